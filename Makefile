@@ -1,0 +1,42 @@
+# One command sets up and runs the main job (`make demo`), one sets up and tests (`make test`).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SAMPLES ?= ../shared/samples
+
+.PHONY: install demo test lint bench train-default clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0   # local CPU build: install it before anything pulls CUDA wheels
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: install
+	@if [ -f $(SAMPLES)/four_emotions.mp4 ]; then \
+	  $(BIN)/emofuse analyze $(SAMPLES)/four_emotions.mp4 --transcript $(SAMPLES)/four_emotions.srt; \
+	else \
+	  echo "($(SAMPLES) not found: analysing a generated clip instead)"; \
+	  $(BIN)/python -m emofuse.demo; \
+	fi
+	$(BIN)/emofuse analyze --text "I can't believe we actually won, this is the best day ever!"
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+bench: install
+	$(BIN)/python bench/analyze.py
+
+train-default: install
+	$(BIN)/emofuse train-default --data ../shared/data
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

@@ -1,0 +1,32 @@
+"""emofuse: multimodal emotion recognition from text, voice, face and video.
+
+>>> from emofuse import Recognizer
+>>> rec = Recognizer.default()                       # doctest: +SKIP
+>>> rec.predict_text(["I can't believe we won!"])[0].label  # doctest: +SKIP
+'happiness'
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .labels import CANONICAL as LABELS  # noqa: E402
+
+__all__ = ["LABELS", "Recognizer", "Result", "__version__", "load_model"]
+
+
+def __getattr__(name: str):
+    # Lazy: `import emofuse` stays cheap (no torch) until a model is needed.
+    if name == "Recognizer":
+        from .recognizer import Recognizer
+
+        return Recognizer
+    if name == "Result":
+        from .result import Result
+
+        return Result
+    if name == "load_model":
+        from .models.artifact import load_model
+
+        return load_model
+    raise AttributeError(f"module 'emofuse' has no attribute {name!r}")

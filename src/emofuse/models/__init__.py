@@ -1,0 +1,1 @@
+"""Torch networks trained end to end, and their safetensors + JSON artefacts."""

@@ -1,0 +1,106 @@
+"""Model artefacts: ``model.safetensors`` (weights) + ``model.json`` (everything else).
+
+The JSON names the architecture and its config, the label list, preprocessing,
+training data and validation metrics, so a model is rebuilt without pickle::
+
+    >>> art = load_model("src/emofuse/weights/face")      # doctest: +SKIP
+    >>> art.meta.labels[:2]                                 # doctest: +SKIP
+    ['neutral', 'happiness']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import DataError
+
+WEIGHTS_FILE = "model.safetensors"
+META_FILE = "model.json"
+
+
+@dataclass
+class ModelMeta:
+    """What travels with the weights."""
+
+    name: str
+    modality: str  # text | voice | face
+    architecture: str
+    config: dict[str, Any]
+    labels: list[str]
+    preprocessing: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    temperature: float = 1.0
+    emofuse_version: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelMeta:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class Artifact:
+    """A loaded model: the torch module (in eval mode) and its metadata."""
+
+    module: Any
+    meta: ModelMeta
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file, fsync and rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model(module, meta: ModelMeta, directory: str | Path) -> Path:
+    """Save ``module``'s weights and ``meta`` into ``directory`` (atomically, file by file)."""
+    from safetensors.torch import save
+
+    from .. import __version__
+
+    directory = Path(directory)
+    meta.emofuse_version = __version__
+    meta.architecture = getattr(module, "architecture", meta.architecture)
+    state = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
+    write_atomic(directory / WEIGHTS_FILE, save(state))
+    write_atomic(directory / META_FILE, json.dumps(meta.to_dict(), indent=2).encode())
+    return directory
+
+
+def load_meta(directory: str | Path) -> ModelMeta:
+    path = Path(directory) / META_FILE
+    if not path.is_file():
+        raise DataError(f"not a model folder (no {META_FILE}): {directory}")
+    return ModelMeta.from_dict(json.loads(path.read_text()))
+
+
+def load_model(directory: str | Path) -> Artifact:
+    """Rebuild a model from its folder: architecture from the registry, weights from safetensors."""
+    from safetensors.torch import load_file
+
+    from .registry import build
+
+    meta = load_meta(directory)
+    module = build(meta.architecture, meta.config)
+    module.load_state_dict(load_file(str(Path(directory) / WEIGHTS_FILE)))
+    module.eval()
+    return Artifact(module=module, meta=meta)
