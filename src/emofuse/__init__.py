@@ -10,7 +10,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .labels import CANONICAL as LABELS  # noqa: E402
+from .labels import CANONICAL as LABELS
 
 __all__ = ["LABELS", "Recognizer", "Result", "__version__", "load_model"]
 

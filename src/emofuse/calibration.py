@@ -1,6 +1,8 @@
 """Temperature scaling and expected calibration error (Guo et al., 2017).
 
->>> import numpy as np
+>>> import itertools
+
+import numpy as np
 >>> logits = np.array([[4.0, 0.0], [3.0, 0.0], [0.0, 2.0]])
 >>> t = fit_temperature(logits, np.array([0, 1, 1]))
 >>> t > 1.0            # over-confident logits get softened
@@ -40,7 +42,7 @@ def expected_calibration_error(probs: np.ndarray, y: np.ndarray, n_bins: int = 1
     correct = probs.argmax(axis=1) == np.asarray(y)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     ece = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         in_bin = (conf > lo) & (conf <= hi)
         if in_bin.any():
             ece += in_bin.mean() * abs(correct[in_bin].mean() - conf[in_bin].mean())

@@ -73,7 +73,9 @@ def to_canonical(corpus: str, label: str) -> str | None:
     try:
         mapping = MAPPINGS[corpus]
     except KeyError:
-        raise DataError(f"no label mapping for corpus {corpus!r}; known: {sorted(MAPPINGS)}") from None
+        raise DataError(
+            f"no label mapping for corpus {corpus!r}; known: {sorted(MAPPINGS)}"
+        ) from None
     try:
         return mapping[label]
     except KeyError:

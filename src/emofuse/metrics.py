@@ -24,16 +24,21 @@ def classification_metrics(
     from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
     idx = list(range(len(labels)))
-    p, r, f, s = precision_recall_fscore_support(
-        y_true, y_pred, labels=idx, zero_division=0
-    )
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=idx, zero_division=0)
     return {
-        "n": int(len(y_true)),
+        "n": len(y_true),
         "accuracy": float(accuracy_score(y_true, y_pred)),
-        "weighted_f1": float(f1_score(y_true, y_pred, labels=idx, average="weighted", zero_division=0)),
+        "weighted_f1": float(
+            f1_score(y_true, y_pred, labels=idx, average="weighted", zero_division=0)
+        ),
         "macro_f1": float(f1_score(y_true, y_pred, labels=idx, average="macro", zero_division=0)),
         "per_class": {
-            label: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+            label: {
+                "precision": float(p[i]),
+                "recall": float(r[i]),
+                "f1": float(f[i]),
+                "support": int(s[i]),
+            }
             for i, label in enumerate(labels)
         },
     }

@@ -1,0 +1,66 @@
+"""Terminal rendering: the timeline table and progress bars (Rich)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .result import ModalityResult, Prediction, Result
+
+
+def _cell(pred: Prediction | None, status: str = "ok") -> str:
+    if pred is None:
+        return f"[dim]{status}[/dim]"
+    return f"{pred.label} [dim]{pred.confidence:.2f}[/dim]"
+
+
+def timeline_table(result: Result) -> Table:
+    """One row per segment: time span, text, each modality's label, fused label."""
+    modalities = result.info.get("modalities", [])
+    table = Table(title=f"{result.source}", title_justify="left")
+    table.add_column("start", justify="right")
+    table.add_column("end", justify="right")
+    table.add_column("text", max_width=40, overflow="ellipsis", no_wrap=True)
+    for m in modalities:
+        table.add_column(m)
+    table.add_column("fused", style="bold")
+    for s in result.segments:
+        cells = [f"{s.start:.2f}", f"{s.end:.2f}", s.text or ""]
+        for m in modalities:
+            r: ModalityResult = s.modalities[m]
+            cells.append(_cell(r.prediction, r.status))
+        cells.append(_cell(s.fused, "nothing to fuse"))
+        table.add_row(*cells)
+    return table
+
+
+@contextmanager
+def progress_bar(console: Console | None = None, enabled: bool = True) -> Iterator:
+    """Yield a ``callback(task, advance, total)`` that drives a transient Rich progress bar."""
+    if not enabled:
+        yield None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("[dim]{task.fields[rate]}[/dim]"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console or Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def advance(name: str, step: int = 1, total: int | None = None) -> None:
+            if name not in tasks:
+                tasks[name] = bar.add_task(name, total=total, rate="")
+            task = bar.tasks[tasks[name]]
+            speed = task.speed
+            bar.update(
+                tasks[name], advance=step, total=total, rate=f"{speed:.1f}/s" if speed else ""
+            )
+
+        yield advance

@@ -1,0 +1,50 @@
+"""``emofuse train-default``: retrain the three bundled models, then tune fusion."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from rich.console import Console
+
+from ..errors import DataError, UsageError
+from ..recognizer import DEFAULT_WEIGHTS
+
+STEPS = ("face", "voice", "text", "fusion")
+
+
+def train_default(
+    data_root: Path, out_dir: Path | None = None, only: Iterable[str] = STEPS
+) -> dict:
+    """Train the chosen steps from ``data_root`` (the shared data layout) into ``out_dir``."""
+    steps = [s.strip() for s in only if s.strip()]
+    unknown = sorted(set(steps) - set(STEPS))
+    if unknown:
+        raise UsageError(f"unknown step(s) {unknown}; choose from {', '.join(STEPS)}")
+    data_root, out_dir = Path(data_root), Path(out_dir or DEFAULT_WEIGHTS)
+    if not data_root.is_dir():
+        raise DataError(f"data folder not found: {data_root}")
+    console = Console(stderr=True)
+    report = {}
+    if "face" in steps:
+        from .face import train_face
+
+        console.rule("face: FER2013")
+        report["face"] = train_face(data_root / "fer2013", out_dir / "face")
+    if "voice" in steps:
+        from .voice import train_voice
+
+        console.rule("voice: RAVDESS")
+        report["voice"] = train_voice(data_root / "ravdess", out_dir / "voice")
+    if "text" in steps:
+        from .text import train_text
+
+        console.rule("text: MELD + GoEmotions")
+        report["text"] = train_text(data_root, out_dir / "text")
+    if "fusion" in steps:
+        from .fusion import tune_fusion
+
+        console.rule("late fusion weights")
+        report["fusion"] = tune_fusion(out_dir, data_root)
+        console.print(report["fusion"])
+    return report

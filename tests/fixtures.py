@@ -1,0 +1,187 @@
+"""Tiny media generators for tests: tones, short videos, the shared sample clip.
+
+Everything here is written on the fly with the stdlib or PyAV; nothing is downloaded.
+Real data (`../shared`, the repository's sibling) is optional and tests skip without it.
+"""
+
+from __future__ import annotations
+
+import wave
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
+SAMPLE_CLIP = SHARED / "samples" / "four_emotions.mp4"
+SAMPLE_SRT = SHARED / "samples" / "four_emotions.srt"
+
+# extension -> audio codec; .ogg carries Opus, which only runs at 48 kHz.
+AUDIO_CODECS = {
+    ".wav": "pcm_s16le",
+    ".flac": "flac",
+    ".mp3": "libmp3lame",
+    ".ogg": "libopus",
+    ".m4a": "aac",
+}
+SAMPLE_FORMATS = {"pcm_s16le": "s16", "flac": "s16", "libmp3lame": "fltp", "libopus": "flt"}
+# extension -> (video codec, audio codec, audio rate)
+VIDEO_CODECS = {
+    ".mp4": ("libx264", "aac", 44100),
+    ".mov": ("libx264", "aac", 44100),
+    ".mkv": ("libx264", "aac", 44100),
+    ".webm": ("libvpx", "libopus", 48000),
+    ".avi": ("mpeg4", "libmp3lame", 44100),
+}
+
+
+def require_encoder(name: str) -> None:
+    """Skip the calling test when this PyAV build cannot encode with `name`."""
+    try:
+        av.codec.Codec(name, "w")
+    except Exception as e:  # av raises its own UnknownCodecError
+        pytest.skip(f"PyAV here has no {name!r} encoder: {e}")
+
+
+def require_sample() -> Path:
+    """The shared sample clip, or skip: it lives in ../shared, absent outside the workplace."""
+    if not SAMPLE_CLIP.is_file():
+        pytest.skip(f"real sample clip not found at {SAMPLE_CLIP} (../shared is absent)")
+    return SAMPLE_CLIP
+
+
+def tone(seconds: float, sr: int, freq: float, channels: int = 1, amp: float = 0.5) -> np.ndarray:
+    """(channels, n) float32 sine; the right channel is a little quieter."""
+    t = np.arange(round(seconds * sr)) / sr
+    x = (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+    return np.stack([x * (1.0 - 0.2 * c) for c in range(channels)])
+
+
+def write_tone_wav(
+    path: str | Path,
+    seconds: float = 1.0,
+    sr: int = 16000,
+    freq: float = 440.0,
+    channels: int = 1,
+    amp: float = 0.5,
+) -> Path:
+    """16-bit PCM WAV with the stdlib `wave` module."""
+    pcm = (tone(seconds, sr, freq, channels, amp).T * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(sr)
+        w.writeframes(pcm.tobytes())
+    return Path(path)
+
+
+def _encode_audio(out: av.container.OutputContainer, stream, x: np.ndarray) -> None:
+    fmt = stream.codec_context.format.name
+    channels, n = x.shape
+    layout = "mono" if channels == 1 else "stereo"
+    size = stream.codec_context.frame_size or 1024
+    for i in range(0, n, size):
+        chunk = x[:, i : i + size]
+        if fmt == "s16":
+            chunk = (chunk * 32767).astype(np.int16)
+        arr = chunk if fmt.endswith("p") else chunk.T.reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(arr), format=fmt, layout=layout)
+        frame.sample_rate = stream.codec_context.sample_rate
+        frame.pts = i
+        frame.time_base = Fraction(1, frame.sample_rate)
+        out.mux(stream.encode(frame))
+    out.mux(stream.encode(None))
+
+
+def _add_audio(out: av.container.OutputContainer, codec: str, sr: int, channels: int):
+    stream = out.add_stream(codec, rate=sr)
+    stream.codec_context.layout = "mono" if channels == 1 else "stereo"
+    stream.codec_context.format = SAMPLE_FORMATS.get(codec, "fltp")
+    return stream
+
+
+def write_tone(
+    path: str | Path,
+    seconds: float = 1.0,
+    sr: int = 16000,
+    freq: float = 440.0,
+    channels: int = 1,
+) -> Path:
+    """A sine tone in any supported audio format, encoded with PyAV (.ogg forces 48 kHz)."""
+    codec = AUDIO_CODECS[Path(path).suffix.lower()]
+    require_encoder(codec)
+    sr = 48000 if codec == "libopus" else sr
+    with av.open(str(path), "w") as out:
+        stream = _add_audio(out, codec, sr, channels)
+        _encode_audio(out, stream, tone(seconds, sr, freq, channels))
+    return Path(path)
+
+
+def write_tiny_video(
+    path: str | Path,
+    seconds: float = 2,
+    fps: int = 10,
+    size: tuple[int, int] = (160, 120),
+    with_audio: bool = True,
+) -> Path:
+    """A short video (a bright square sliding over a gradient) plus an optional 440 Hz tone."""
+    vcodec, acodec, sr = VIDEO_CODECS[Path(path).suffix.lower()]
+    require_encoder(vcodec)
+    if with_audio:
+        require_encoder(acodec)
+    w, h = size
+    with av.open(str(path), "w") as out:
+        video = out.add_stream(vcodec, rate=fps)
+        video.width, video.height, video.pix_fmt = w, h, "yuv420p"
+        audio = _add_audio(out, acodec, sr, 1) if with_audio else None
+        ramp = np.linspace(0, 160, w, dtype=np.float32)
+        for i in range(round(seconds * fps)):
+            rgb = np.empty((h, w, 3), np.uint8)
+            rgb[:] = ramp[None, :, None].astype(np.uint8)
+            x = int(i * (w - h // 3) / max(1, seconds * fps - 1))
+            rgb[h // 3 : 2 * h // 3, x : x + h // 3] = (255, 220, 40)
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = i
+            frame.time_base = Fraction(1, fps)
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+        if audio is not None:
+            _encode_audio(out, audio, tone(seconds, sr, 440.0, 1, amp=0.3))
+    return Path(path)
+
+
+def write_gapped_audio(path: str | Path, starts: list[float], block: float = 0.5) -> Path:
+    """Matroska PCM at 16 kHz: 440 Hz blocks of `block` s placed at `starts` (gaps between)."""
+    sr = 16000
+    with av.open(str(path), "w") as out:
+        stream = _add_audio(out, "pcm_s16le", sr, 1)
+        x = (tone(block, sr, 440.0)[0] * 32767).astype(np.int16)
+        for at in starts:
+            for i in range(0, x.size, 1024):
+                frame = av.AudioFrame.from_ndarray(
+                    x[None, i : i + 1024], format="s16", layout="mono"
+                )
+                frame.sample_rate, frame.time_base = sr, Fraction(1, sr)
+                frame.pts = round(at * sr) + i
+                out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return Path(path)
+
+
+def make_face_image() -> np.ndarray:
+    """An RGB frame with one real frontal face (the sample clip at t=1 s), or skip.
+
+    Synthetic faces are unreliable for a Haar cascade, so this uses the shared sample.
+    """
+    from emofuse.media import iter_frames
+
+    clip = require_sample()
+    return next(iter_frames(clip, fps=1.0, start=1.0))[1]
+
+
+def peak_hz(x: np.ndarray, sr: int) -> float:
+    """Frequency of the largest FFT bin of a mono wave."""
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(x.size)))
+    return float(np.fft.rfftfreq(x.size, 1.0 / sr)[int(np.argmax(spectrum))])
