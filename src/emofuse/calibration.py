@@ -11,6 +11,8 @@ True
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 
