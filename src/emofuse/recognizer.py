@@ -207,12 +207,12 @@ class Recognizer:
         return None, None
 
     def _faces(self, path, info, segments, fps, progress) -> list[ModalityResult]:
-        if not info.has_video:
-            return [ModalityResult("no video") for _ in segments]
         if info.kind == "image":
             frames: Iterable[tuple[float, np.ndarray]] = [(0.0, decode.load_image(path))]
-        else:
+        elif info.has_video:
             frames = decode.iter_frames(path, fps=fps)
+        else:
+            return [ModalityResult("no video") for _ in segments]
         times, crops, boxes = [], [], []
         n_frames = 0
         total = None if info.kind == "image" else int(info.duration * fps) + 1
