@@ -99,5 +99,5 @@ def test_bad_options(rec, video):
 def test_corrupt_video(rec, tmp_path):
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(np.random.default_rng(0).bytes(5000))
-    with pytest.raises(DataError, match="bad.mp4"):
+    with pytest.raises(DataError, match=r"bad\.mp4"):
         rec.analyze(bad)
