@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 from importlib import metadata
 
@@ -46,6 +47,12 @@ def describe() -> Group:
         models.add_row(
             modality, meta.name, str(meta.training.get("data", "")), headline_metrics(meta.metrics)
         )
+    fusion = DEFAULT_WEIGHTS / "fusion.json"
+    fusion_line = (
+        f"late fusion weights: {json.loads(fusion.read_text())['weights']}"
+        if fusion.is_file()
+        else "late fusion weights: [red]missing[/red] (equal weights are used)"
+    )
     versions = Table(title="versions", title_justify="left")
     versions.add_column("package")
     versions.add_column("version")
@@ -56,4 +63,4 @@ def describe() -> Group:
             versions.add_row(name, metadata.version(name))
         except metadata.PackageNotFoundError:
             versions.add_row(name, "[dim]not installed[/dim]")
-    return Group(models, f"labels: {', '.join(CANONICAL)}", versions)
+    return Group(models, fusion_line, f"labels: {', '.join(CANONICAL)}", versions)
