@@ -1,0 +1,1 @@
+"""One module per corpus: ``prepare_<corpus>(root)`` returns a manifest table."""

@@ -1,0 +1,1 @@
+"""Training recipes: functions that fit a model and save a self-describing artefact."""

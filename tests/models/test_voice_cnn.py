@@ -1,0 +1,156 @@
+"""VoiceCNN / VoiceModel: tiny builds, artefact round trip, variable lengths, chunking, errors."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from emofuse.calibration import softmax
+from emofuse.errors import DataError, UsageError
+from emofuse.labels import CANONICAL
+from emofuse.models.artifact import ModelMeta, save_model
+from emofuse.models.registry import ARCHITECTURES
+from emofuse.models.voice_cnn import (
+    DEFAULT_DIR,
+    VoiceCNN,
+    VoiceCNNConfig,
+    VoiceModel,
+    chunk_wave,
+    pad_batch,
+)
+
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+RAVDESS = SHARED / "data" / "ravdess"
+SR = 16000
+TINY = VoiceCNNConfig(n_mels=16, channels=[4, 8], embed=8, attention=4)
+PREP = {
+    "sample_rate": SR,
+    "n_fft": 400,
+    "hop": 160,
+    "n_mels": 16,
+    "trim_top_db": 40.0,
+    "max_seconds": 2.0,
+}
+
+
+def _wave(seconds: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    return (0.3 * np.sin(2 * np.pi * 220 * t) + 0.05 * rng.standard_normal(len(t))).astype("f4")
+
+
+@pytest.fixture
+def tiny_model() -> VoiceModel:
+    torch.manual_seed(0)
+    net = VoiceCNN(TINY)
+    meta = ModelMeta(
+        name="tiny",
+        modality="voice",
+        architecture="voice_cnn",
+        config=asdict(TINY),
+        labels=list(CANONICAL),
+        preprocessing=dict(PREP),
+        temperature=1.7,
+    )
+    return VoiceModel(net, meta)
+
+
+def test_registered_and_tiny_forward():
+    assert ARCHITECTURES["voice_cnn"] is VoiceCNN
+    net = VoiceCNN(TINY).eval()
+    assert net(torch.randn(2, 1, 16, 50)).shape == (2, 7)
+    assert net(torch.randn(3, 16, 37), torch.tensor([37, 20, 8])).shape == (3, 7)
+
+
+def test_padding_is_masked_in_pooling():
+    net = VoiceCNN(TINY).eval()
+    x, lengths = pad_batch([torch.randn(16, 40), torch.randn(16, 24)])
+    assert x.shape == (2, 1, 16, 40) and lengths.tolist() == [40, 24]
+    with torch.no_grad():
+        a = net(x, lengths)
+        x[1, :, :, 24:] = 100.0  # garbage in the padded frames: normalisation must ignore it
+        b = net(x, lengths)
+    torch.testing.assert_close(a, b)
+    assert torch.isfinite(b).all()
+
+
+def test_save_load_round_trip(tiny_model, tmp_path):
+    save_model(tiny_model.module, tiny_model.meta, tmp_path / "voice")
+    loaded = VoiceModel.load(tmp_path / "voice")
+    assert loaded.labels == list(CANONICAL)
+    assert loaded.meta.temperature == pytest.approx(1.7)
+    waves = [_wave(1.0), _wave(2.5, 1)]
+    np.testing.assert_array_equal(tiny_model.predict_proba(waves), loaded.predict_proba(waves))
+
+
+def test_variable_lengths_independent_of_batch(tiny_model):
+    waves = [_wave(0.4), _wave(1.3, 1), _wave(5.0, 2)]
+    probs = tiny_model.predict_proba(waves)
+    assert probs.shape == (3, 7) and probs.dtype == np.float32
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    for w, p in zip(waves, probs, strict=True):
+        np.testing.assert_allclose(tiny_model.predict_proba([w])[0], p, atol=1e-6)
+    assert tiny_model.predict_proba(np.stack([_wave(1.0), _wave(1.0, 3)])).shape == (2, 7)
+
+
+def test_long_wave_is_chunked_and_averaged(tiny_model):
+    wave = _wave(30.0)
+    assert [len(c) for c in chunk_wave(wave, 2 * SR)] == [2 * SR] * 29
+    logits = tiny_model.chunk_logits([wave])[0]
+    assert logits.shape == (29, 7)
+    expected = softmax(logits, tiny_model.meta.temperature).mean(axis=0)
+    np.testing.assert_allclose(tiny_model.predict_proba([wave])[0], expected, atol=1e-6)
+
+
+def test_too_short_empty_and_bad_input(tiny_model):
+    assert tiny_model.predict_proba([]).shape == (0, 7)
+    with pytest.raises(DataError, match="audio too short"):
+        tiny_model.predict_proba([_wave(1.0), _wave(0.1)])
+    with pytest.raises(DataError, match="audio too short"):
+        tiny_model.predict_proba([np.zeros(0, dtype="f4")])
+    with pytest.raises(DataError, match="mono"):
+        tiny_model.predict_proba([np.zeros((2, SR), dtype="f4")])
+    with pytest.raises(UsageError):
+        tiny_model.predict_proba(_wave(1.0))
+
+
+def test_silent_wave_is_not_trimmed_away(tiny_model):
+    probs = tiny_model.predict_proba([np.zeros(SR, dtype="f4")])
+    assert np.isfinite(probs).all()
+
+
+def test_default_config_under_10_mb(tmp_path):
+    net = VoiceCNN(VoiceCNNConfig())
+    n_bytes = sum(p.numel() * p.element_size() for p in net.state_dict().values())
+    assert n_bytes < 10e6
+    meta = ModelMeta(
+        name="x",
+        modality="voice",
+        architecture="voice_cnn",
+        config=asdict(VoiceCNNConfig()),
+        labels=list(CANONICAL),
+    )
+    save_model(net, meta, tmp_path)
+    assert (tmp_path / "model.safetensors").stat().st_size < 10e6
+
+
+def test_missing_folder_is_data_error(tmp_path):
+    with pytest.raises(DataError):
+        VoiceModel.load(tmp_path)
+
+
+@pytest.mark.integration
+def test_shipped_weights_beat_chance_on_unseen_actors():
+    if not (DEFAULT_DIR / "model.json").is_file():
+        pytest.skip(f"no shipped voice weights in {DEFAULT_DIR}")
+    if not RAVDESS.is_dir():
+        pytest.skip(f"RAVDESS not found at {RAVDESS} (../shared is absent)")
+    from emofuse.train.voice import evaluate_voice
+
+    metrics = evaluate_voice(DEFAULT_DIR, RAVDESS, actors=range(17, 21))
+    assert metrics["n"] == 240
+    assert metrics["accuracy"] > 0.35  # chance is 1/7 (0.24 always guessing neutral)
