@@ -1,0 +1,1 @@
+"""Encoders turn inputs (text, audio, faces) into fixed-size embeddings."""

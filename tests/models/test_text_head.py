@@ -1,0 +1,107 @@
+"""TextHead / TextModel with a fake encoder (fast), and the shipped weights on real dev data."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from emofuse.errors import DataError
+from emofuse.labels import CANONICAL
+from emofuse.models.artifact import ModelMeta, save_model
+from emofuse.models.registry import ARCHITECTURES
+from emofuse.models.text_head import DEFAULT_DIR, TextHead, TextHeadConfig, TextModel
+
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+
+
+class FakeEncoder:
+    """Deterministic pseudo-embeddings from a hash of each text."""
+
+    name, dim = "fake", 16
+
+    def fingerprint(self) -> str:
+        return "fake"
+
+    def encode(self, texts):
+        rows = [np.frombuffer(hashlib.sha256(t.encode()).digest()[:16], np.uint8) for t in texts]
+        return (np.array(rows, dtype=np.float32) / 255.0).reshape(len(texts), self.dim)
+
+
+def _save_tiny(directory: Path, hidden: int, temperature: float = 1.5) -> TextHead:
+    torch.manual_seed(0)
+    head = TextHead(TextHeadConfig(in_dim=16, hidden=hidden, dropout=0.0))
+    meta = ModelMeta(name="tiny", modality="text", architecture="text_head",
+                     config={"in_dim": 16, "hidden": hidden, "dropout": 0.0, "n_classes": 7},
+                     labels=list(CANONICAL), preprocessing={"encoder": "minilm"},
+                     temperature=temperature)  # fmt: skip
+    save_model(head, meta, directory)
+    return head.eval()
+
+
+def test_registered_and_shapes():
+    assert ARCHITECTURES["text_head"] is TextHead
+    for hidden in (0, 8):
+        head = TextHead(TextHeadConfig(in_dim=16, hidden=hidden))
+        assert head(torch.zeros(3, 16)).shape == (3, len(CANONICAL))
+
+
+@pytest.mark.parametrize("hidden", [0, 8])
+def test_round_trip_and_predict_proba(tmp_path, hidden):
+    head = _save_tiny(tmp_path, hidden)
+    model = TextModel.load(tmp_path, encoder=FakeEncoder())
+    assert model.labels == list(CANONICAL) and model.meta.temperature == 1.5
+    x = torch.rand(5, 16)
+    with torch.inference_mode():
+        torch.testing.assert_close(model.head(x), head(x), rtol=0, atol=0)
+    texts = ["I love this!", "Go away.", "Hm."]
+    p = model.predict_proba(texts)
+    assert p.shape == (3, 7) and p.dtype == np.float32
+    np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-5)
+    logits = model.logits(FakeEncoder().encode(texts)) / 1.5
+    expected = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    np.testing.assert_allclose(p, expected, atol=1e-5)
+    assert model.predict_proba([]).shape == (0, 7)
+
+
+def test_empty_text_is_a_data_error(tmp_path):
+    _save_tiny(tmp_path, 0)
+    model = TextModel.load(tmp_path, encoder=FakeEncoder())
+    for bad in (["ok", ""], ["   \n"]):
+        with pytest.raises(DataError, match="empty text"):
+            model.predict_proba(bad)
+
+
+def test_load_rejects_other_folders(tmp_path):
+    with pytest.raises(DataError, match=r"model\.json"):
+        TextModel.load(tmp_path, encoder=FakeEncoder())
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(
+    not (DEFAULT_DIR / "model.json").is_file(), reason="shipped text weights absent"
+)
+@pytest.mark.skipif(not (SHARED / "data").is_dir(), reason="../shared/data absent")
+def test_shipped_weights_beat_chance():
+    from sklearn.metrics import f1_score
+
+    from emofuse.data.datasets.goemotions import prepare_goemotions
+    from emofuse.data.datasets.meld import prepare_meld
+
+    model = TextModel.load()
+    meld = (
+        prepare_meld(SHARED / "data" / "meld").query("split == 'dev'").sample(500, random_state=0)
+    )
+    goemo = prepare_goemotions(SHARED / "data" / "goemotions")
+    goemo = goemo.query("split == 'dev' and n_labels == 1").sample(500, random_state=0)
+    scores = {}
+    for name, df, average in (("meld", meld, "weighted"), ("goemotions", goemo, "macro")):
+        y = df["label_canonical"].map(CANONICAL.index).to_numpy()
+        pred = model.predict_proba(df["text"].tolist()).argmax(1)
+        scores[name] = f1_score(y, pred, labels=range(7), average=average, zero_division=0)
+    # Chance: majority-class weighted F1 on MELD ~0.30, uniform macro F1 ~0.14.
+    assert scores["meld"] > 0.45, scores
+    assert scores["goemotions"] > 0.40, scores
