@@ -96,13 +96,18 @@ def load_meta(directory: str | Path) -> ModelMeta:
     return ModelMeta.from_dict(json.loads(path.read_text()))
 
 
-def load_model(directory: str | Path) -> Artifact:
-    """Rebuild a model from its folder: architecture from the registry, weights from safetensors."""
+def load_model(directory: str | Path, architecture: str | None = None) -> Artifact:
+    """Rebuild a model from its folder: architecture from the registry, weights from safetensors.
+
+    With ``architecture``, a folder holding another kind of model is refused.
+    """
     from safetensors.torch import load_file
 
     from .registry import build
 
     meta = load_meta(directory)
+    if architecture is not None and meta.architecture != architecture:
+        raise DataError(f"{directory} holds a {meta.architecture!r} model, not {architecture!r}")
     module = build(meta.architecture, meta.config)
     module.load_state_dict(load_file(str(Path(directory) / WEIGHTS_FILE)))
     module.eval()

@@ -20,7 +20,7 @@ from ..calibration import softmax
 from ..data.datasets.meld import normalize_text
 from ..errors import DataError, UsageError
 from ..labels import CANONICAL
-from .artifact import WEIGHTS_FILE, ModelMeta, load_meta
+from .artifact import ModelMeta, load_model
 from .registry import register_architecture
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "weights" / "text"
@@ -75,13 +75,8 @@ class TextModel:
     @classmethod
     def load(cls, directory: str | Path = DEFAULT_DIR, encoder: Any = None) -> TextModel:
         """Load a ``text_head`` artefact; ``encoder`` defaults to the one its metadata names."""
-        from safetensors.torch import load_file
-
-        meta = load_meta(directory)
-        if meta.architecture != TextHead.architecture:
-            raise DataError(f"{directory} holds a {meta.architecture!r} model, not a text head")
-        head = TextHead(TextHeadConfig(**meta.config))
-        head.load_state_dict(load_file(str(Path(directory) / WEIGHTS_FILE)))
+        art = load_model(directory, architecture=TextHead.architecture)
+        meta = art.meta
         if encoder is None:
             name = meta.preprocessing.get("encoder", "minilm")
             if name != "minilm":
@@ -89,7 +84,7 @@ class TextModel:
             from ..encoders.text import MiniLMEncoder
 
             encoder = MiniLMEncoder()
-        return cls(head, meta, encoder)
+        return cls(art.module, meta, encoder)
 
     def logits(self, embeddings: np.ndarray) -> np.ndarray:
         """Uncalibrated head logits for precomputed embeddings."""

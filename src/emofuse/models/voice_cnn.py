@@ -25,7 +25,7 @@ from torch import nn
 from ..audio_features import log_mel, trim_silence
 from ..calibration import softmax
 from ..errors import DataError, UsageError
-from .artifact import META_FILE, WEIGHTS_FILE, ModelMeta, load_meta
+from .artifact import ModelMeta, load_model
 from .registry import register_architecture
 
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / "weights" / "voice"
@@ -148,17 +148,8 @@ class VoiceModel:
     @classmethod
     def load(cls, directory: str | Path | None = None) -> VoiceModel:
         """Load a model folder (default: the bundled ``emofuse/weights/voice``)."""
-        from safetensors.torch import load_file
-
-        directory = Path(directory) if directory is not None else DEFAULT_DIR
-        if not (directory / META_FILE).is_file():
-            raise DataError(f"no voice model in {directory} (missing {META_FILE})")
-        meta = load_meta(directory)
-        if meta.architecture != VoiceCNN.architecture:
-            raise UsageError(f"{directory} holds a {meta.architecture!r} model, not voice_cnn")
-        module = VoiceCNN(VoiceCNNConfig(**meta.config))
-        module.load_state_dict(load_file(str(directory / WEIGHTS_FILE)))
-        return cls(module, meta)
+        art = load_model(directory or DEFAULT_DIR, architecture=VoiceCNN.architecture)
+        return cls(art.module, art.meta)
 
     @property
     def labels(self) -> list[str]:
