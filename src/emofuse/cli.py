@@ -18,7 +18,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Multimodal emotion recognition: text, voice, face and video, offline on a CPU.",
 )
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 120)  # files and pipes get whole rows
 err = Console(stderr=True)
 
 

@@ -24,10 +24,10 @@ def timeline_table(result: Result) -> Table:
     table = Table(title=f"{result.source}", title_justify="left")
     table.add_column("start", justify="right")
     table.add_column("end", justify="right")
-    table.add_column("text", max_width=40, overflow="ellipsis", no_wrap=True)
+    table.add_column("text", max_width=30, overflow="ellipsis", no_wrap=True)
     for m in modalities:
-        table.add_column(m)
-    table.add_column("fused", style="bold")
+        table.add_column(m, no_wrap=True)
+    table.add_column("fused", style="bold", no_wrap=True)
     for s in result.segments:
         cells = [f"{s.start:.2f}", f"{s.end:.2f}", s.text or ""]
         for m in modalities:

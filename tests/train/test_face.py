@@ -1,0 +1,78 @@
+"""train_face smoke test on a generated FER2013 layout, augmentation and evaluation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from emofuse.labels import CANONICAL, MAPPINGS
+from emofuse.models.face_cnn import FaceModel
+from emofuse.train.face import augment, evaluate_face, load_split, train_face
+
+TINY = {"widths": [4, 8], "depths": [1, 1]}
+METRIC_KEYS = {"n", "accuracy", "weighted_f1", "macro_f1", "per_class", "ece_before", "ece_after"}
+
+
+@pytest.fixture(scope="module")
+def fer_root(tmp_path_factory) -> Path:
+    """A FER-layout folder: 3 random 48x48 jpgs per label and split."""
+    root = tmp_path_factory.mktemp("fer")
+    rng = np.random.default_rng(0)
+    for split in ("train", "validation"):
+        for label in MAPPINGS["fer2013"]:
+            (root / split / label).mkdir(parents=True)
+            for i in range(3):
+                img = rng.integers(0, 256, (48, 48), dtype=np.uint8)
+                cv2.imwrite(str(root / split / label / f"{label}_{i}.jpg"), img)
+    return root
+
+
+def _train(root: Path, out: Path, **kw):
+    return train_face(root, out, epochs=1, batch_size=8, config=TINY, threads=1,
+                      progress=False, **kw)
+
+
+def test_smoke_writes_artefact_and_metrics(fer_root, tmp_path):
+    info = _train(fer_root, tmp_path / "face")
+    out = tmp_path / "face"
+    assert sorted(p.name for p in out.iterdir()) == ["model.json", "model.safetensors"]
+    assert set(info["metrics"]) == METRIC_KEYS and info["selected_epoch"] == 1
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["name"] == "face-fer2013-cnn" and meta["architecture"] == "face_cnn"
+    assert meta["labels"] == list(CANONICAL)
+    assert {"size", "grayscale", "mean", "std", "tta_flip", "crop"} <= set(meta["preprocessing"])
+    assert meta["training"]["recipe"] == "emofuse.train.face"
+    assert meta["training"]["epochs"] == 1 and len(meta["training"]["history"]) == 1
+    assert set(meta["metrics"]["validation"]) == METRIC_KEYS
+    assert meta["metrics"]["validation"]["n"] == 21
+    assert meta["temperature"] > 0
+    probs = FaceModel.load(out).predict_proba(load_split(fer_root, "validation")[0])
+    assert probs.shape == (21, 7)
+    evaluated = evaluate_face(out, fer_root)
+    assert evaluated["accuracy"] == pytest.approx(info["metrics"]["accuracy"])
+    assert "ece" in evaluated
+
+
+def test_limit_and_determinism(fer_root, tmp_path):
+    _train(fer_root, tmp_path / "a", limit=10, seed=3)
+    _train(fer_root, tmp_path / "b", limit=10, seed=3)
+    a = load_file(str(tmp_path / "a" / "model.safetensors"))
+    b = load_file(str(tmp_path / "b" / "model.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    meta = json.loads((tmp_path / "a" / "model.json").read_text())
+    assert meta["metrics"]["validation"]["n"] == 10
+    assert meta["training"]["history"][0]["images"] == 10
+
+
+def test_augment_shape_range_and_seed():
+    x = torch.rand(6, 1, 48, 48)
+    a = augment(x, torch.Generator().manual_seed(1))
+    b = augment(x, torch.Generator().manual_seed(1))
+    assert a.shape == x.shape and torch.equal(a, b)
+    assert a.min() >= 0 and a.max() <= 1 and not torch.equal(a, x)
