@@ -23,7 +23,7 @@ from torch import nn
 
 from ..calibration import softmax
 from ..errors import DataError, UsageError
-from .artifact import META_FILE, WEIGHTS_FILE, ModelMeta, load_meta
+from .artifact import META_FILE, ModelMeta, load_model
 from .registry import register_architecture
 
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / "weights" / "face"
@@ -84,6 +84,23 @@ class FaceCNN(nn.Module):
         return self.head(self.features(x))
 
 
+def fold_batchnorm(net: FaceCNN) -> FaceCNN:
+    """An inference copy of ``net`` with each BatchNorm folded into its conv (same outputs)."""
+    from copy import deepcopy
+
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    net = deepcopy(net).eval()
+    layers, folded = list(net.features), []
+    for layer in layers:
+        if isinstance(layer, nn.BatchNorm2d) and folded and isinstance(folded[-1], nn.Conv2d):
+            folded[-1] = fuse_conv_bn_eval(folded[-1], layer)
+        else:
+            folded.append(layer)
+    net.features = nn.Sequential(*folded)
+    return net
+
+
 def normalise(crops: np.ndarray, mean: float, std: float) -> torch.Tensor:
     """``uint8`` crops ``(N, H, W)`` -> float tensor ``(N, 1, H, W)``, as in training."""
     x = torch.from_numpy(np.ascontiguousarray(crops, dtype=np.float32))
@@ -98,7 +115,7 @@ class FaceModel:
     ['neutral', 'happiness', 'sadness']
     """
 
-    def __init__(self, module: FaceCNN, meta: ModelMeta, batch_size: int = 256):
+    def __init__(self, module: FaceCNN, meta: ModelMeta, batch_size: int = 32):
         self.module = module.eval()
         self.meta = meta
         self.batch_size = batch_size
@@ -106,17 +123,11 @@ class FaceModel:
     @classmethod
     def load(cls, directory: str | Path | None = None) -> FaceModel:
         """Load a model folder (default: the bundled ``emofuse/weights/face``)."""
-        from safetensors.torch import load_file
-
         directory = Path(directory) if directory is not None else DEFAULT_DIR
         if not (directory / META_FILE).is_file():
             raise DataError(f"no face model in {directory} (missing {META_FILE})")
-        meta = load_meta(directory)
-        if meta.architecture != FaceCNN.architecture:
-            raise UsageError(f"{directory} holds a {meta.architecture!r} model, not face_cnn")
-        module = FaceCNN(FaceCNNConfig(**meta.config))
-        module.load_state_dict(load_file(str(directory / WEIGHTS_FILE)))
-        return cls(module.to(memory_format=torch.channels_last), meta)
+        art = load_model(directory, architecture=FaceCNN.architecture)
+        return cls(fold_batchnorm(art.module).to(memory_format=torch.channels_last), art.meta)
 
     @property
     def labels(self) -> list[str]:
