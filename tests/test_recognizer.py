@@ -101,3 +101,11 @@ def test_corrupt_video(rec, tmp_path):
     bad.write_bytes(np.random.default_rng(0).bytes(5000))
     with pytest.raises(DataError, match=r"bad\.mp4"):
         rec.analyze(bad)
+
+
+def test_segment_shorter_than_the_frame_step_says_no_frame_sampled(rec, video, tmp_path):
+    csv = tmp_path / "t.csv"
+    csv.write_text("start,end,text\n0.1,0.2,hi\n0.5,2.5,there\n")
+    first, second = rec.analyze(video, csv, fps=1.0, modalities=["face"]).segments
+    assert first.modalities["face"].status == "no frame sampled"
+    assert second.modalities["face"].status == "no face"

@@ -213,11 +213,10 @@ class Recognizer:
             frames = decode.iter_frames(path, fps=fps)
         else:
             return [ModalityResult("no video") for _ in segments]
-        times, crops, boxes = [], [], []
-        n_frames = 0
+        times, crops, boxes, frame_times = [], [], [], []
         total = None if info.kind == "image" else int(info.duration * fps) + 1
         for t, frame in frames:
-            n_frames += 1
+            frame_times.append(t)
             crop, box = self._face_crop(frame)
             if crop is not None:
                 times.append(t)
@@ -230,7 +229,7 @@ class Recognizer:
             if crops
             else np.zeros((0, len(self.labels)))
         )
-        times_arr = np.asarray(times)
+        times_arr, frames_arr = np.asarray(times), np.asarray(frame_times)
         out = []
         for seg in segments:
             if info.kind == "image":
@@ -238,7 +237,10 @@ class Recognizer:
             else:
                 idx = np.flatnonzero((times_arr >= seg.start) & (times_arr < seg.end))
             if idx.size == 0:
-                out.append(ModalityResult("no face" if n_frames else "no frames"))
+                sampled = info.kind == "image" or bool(
+                    ((frames_arr >= seg.start) & (frames_arr < seg.end)).any()
+                )
+                out.append(ModalityResult("no face" if sampled else "no frame sampled"))
                 continue
             main = max(idx, key=lambda i: boxes[i].area if boxes[i] else 0)
             details = {"frames_with_face": int(idx.size)}
