@@ -23,10 +23,18 @@ def _save_tiny(directory: Path, tta_flip: bool = False, temperature: float = 1.0
     torch.manual_seed(0)
     net = FaceCNN(TINY)
     meta = ModelMeta(
-        name="tiny-face", modality="face", architecture="face_cnn", config=asdict(TINY),
+        name="tiny-face",
+        modality="face",
+        architecture="face_cnn",
+        config=asdict(TINY),
         labels=list(CANONICAL),
-        preprocessing={"size": 48, "grayscale": True, "mean": 0.5, "std": 0.25,
-                       "tta_flip": tta_flip},
+        preprocessing={
+            "size": 48,
+            "grayscale": True,
+            "mean": 0.5,
+            "std": 0.25,
+            "tta_flip": tta_flip,
+        },
         temperature=temperature,
     )
     return save_model(net, meta, directory)
@@ -83,15 +91,17 @@ def test_temperature_softens(tmp_path):
     hot = FaceModel.load(_save_tiny(tmp_path / "b", temperature=5.0))
     crops = _crops(6)
     assert (hot.predict_proba(crops).max(1) < cold.predict_proba(crops).max(1)).all()
-    np.testing.assert_array_equal(hot.predict_proba(crops).argmax(1),
-                                  cold.predict_proba(crops).argmax(1))
+    np.testing.assert_array_equal(
+        hot.predict_proba(crops).argmax(1), cold.predict_proba(crops).argmax(1)
+    )
 
 
 def test_tta_flip_is_mirror_invariant(tmp_path):
     model = FaceModel.load(_save_tiny(tmp_path / "face", tta_flip=True))
     crops = _crops(3)
-    np.testing.assert_allclose(model.predict_proba(crops), model.predict_proba(crops[:, :, ::-1]),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        model.predict_proba(crops), model.predict_proba(crops[:, :, ::-1]), atol=1e-5
+    )
 
 
 def test_bad_input_and_missing_model(tmp_path):
@@ -100,11 +110,13 @@ def test_bad_input_and_missing_model(tmp_path):
         model.predict_proba(np.zeros((2, 64, 64), np.uint8))
     with pytest.raises(DataError, match="no face model"):
         FaceModel.load(tmp_path / "empty")
-    meta = ModelMeta(name="x", modality="voice", architecture="voice_cnn", config={},
-                     labels=list(CANONICAL))
+    meta = ModelMeta(
+        name="x", modality="voice", architecture="voice_cnn", config={}, labels=list(CANONICAL)
+    )
     save_model(FaceCNN(TINY), meta, tmp_path / "voice")
     (tmp_path / "voice" / "model.json").write_text(
-        (tmp_path / "voice" / "model.json").read_text().replace('"face_cnn"', '"voice_cnn"'))
+        (tmp_path / "voice" / "model.json").read_text().replace('"face_cnn"', '"voice_cnn"')
+    )
     with pytest.raises(DataError, match="voice_cnn"):
         FaceModel.load(tmp_path / "voice")
 

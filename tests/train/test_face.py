@@ -34,8 +34,9 @@ def fer_root(tmp_path_factory) -> Path:
 
 
 def _train(root: Path, out: Path, **kw):
-    return train_face(root, out, epochs=1, batch_size=8, config=TINY, threads=1,
-                      progress=False, **kw)
+    return train_face(
+        root, out, epochs=1, batch_size=8, config=TINY, threads=1, progress=False, **kw
+    )
 
 
 def test_smoke_writes_artefact_and_metrics(fer_root, tmp_path):

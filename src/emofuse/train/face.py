@@ -36,8 +36,15 @@ from ..models.artifact import ModelMeta, save_model
 from ..models.face_cnn import FaceCNN, FaceCNNConfig, FaceModel
 
 SIZE = 48
-AUGMENT = {"rotate_deg": 10.0, "scale": 0.1, "shift": 0.12, "flip": True,
-           "brightness": 0.1, "contrast": 0.2, "erase_p": 0.25}
+AUGMENT = {
+    "rotate_deg": 10.0,
+    "scale": 0.1,
+    "shift": 0.12,
+    "flip": True,
+    "brightness": 0.1,
+    "contrast": 0.2,
+    "erase_p": 0.25,
+}
 
 
 def load_split(root: Path, split: str, *, limit: int | None = None, seed: int = 0):
@@ -166,8 +173,14 @@ def _progress(enabled: bool):
         def render(self, task) -> Text:
             return Text(f"{task.speed or 0:.0f} img/s")
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    Rate(), TimeElapsedColumn(), TimeRemainingColumn())
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        Rate(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
 
 
 def _val_metrics(logits: np.ndarray, y: np.ndarray) -> tuple[dict[str, Any], float]:
@@ -213,25 +226,49 @@ def train_face(
         x_train, y_train = load_split(data_root, "train", limit=limit, seed=seed)
         x_val, y_val = load_split(data_root, "validation", limit=limit, seed=seed)
         mean, std = float(x_train.mean() / 255), float(x_train.std() / 255)
-        hyper = {"batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
-                 "label_smoothing": label_smoothing, "optimizer": "AdamW",
-                 "schedule": "linear warm-up 15% + cosine", "augmentation": AUGMENT,
-                 "seed": seed, "time_budget_s": time_budget}
+        hyper = {
+            "batch_size": batch_size,
+            "lr": lr,
+            "weight_decay": weight_decay,
+            "label_smoothing": label_smoothing,
+            "optimizer": "AdamW",
+            "schedule": "linear warm-up 15% + cosine",
+            "augmentation": AUGMENT,
+            "seed": seed,
+            "time_budget_s": time_budget,
+        }
         meta = ModelMeta(
-            name="face-fer2013-cnn", modality="face", architecture="face_cnn",
-            config=dataclasses.asdict(cfg), labels=list(CANONICAL),
-            preprocessing={"size": SIZE, "grayscale": True, "mean": mean, "std": std,
-                           "tta_flip": tta_flip, "crop": "haar tight face box, no margin"},
-            training={"data": f"FER2013 train ({len(y_train):,} images)",
-                      "selection": f"FER2013 validation (PublicTest, {len(y_val):,})",
-                      "recipe": "emofuse.train.face", **hyper},
+            name="face-fer2013-cnn",
+            modality="face",
+            architecture="face_cnn",
+            config=dataclasses.asdict(cfg),
+            labels=list(CANONICAL),
+            preprocessing={
+                "size": SIZE,
+                "grayscale": True,
+                "mean": mean,
+                "std": std,
+                "tta_flip": tta_flip,
+                "crop": "haar tight face box, no margin",
+            },
+            training={
+                "data": f"FER2013 train ({len(y_train):,} images)",
+                "selection": f"FER2013 validation (PublicTest, {len(y_val):,})",
+                "recipe": "emofuse.train.face",
+                **hyper,
+            },
         )
         module = FaceCNN(cfg).to(memory_format=torch.channels_last)
         evaluator = FaceModel(module, meta)
         decay = [p for p in module.parameters() if p.ndim > 1]
         rest = [p for p in module.parameters() if p.ndim <= 1]
-        opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                                 {"params": rest, "weight_decay": 0.0}], lr=lr)
+        opt = torch.optim.AdamW(
+            [
+                {"params": decay, "weight_decay": weight_decay},
+                {"params": rest, "weight_decay": 0.0},
+            ],
+            lr=lr,
+        )
         images = torch.from_numpy(x_train)
         labels = torch.from_numpy(y_train)
         steps_per_epoch = math.ceil(len(labels) / batch_size)
@@ -273,11 +310,21 @@ def train_face(
                     break
                 module.eval()
                 acc = float((evaluator.logits(x_val).argmax(1) == y_val).mean())
-                history.append({"epoch": epoch, "images": seen, "loss": loss_sum / seen,
-                                "val_accuracy": acc, "seconds": round(time.time() - started, 1)})
+                history.append(
+                    {
+                        "epoch": epoch,
+                        "images": seen,
+                        "loss": loss_sum / seen,
+                        "val_accuracy": acc,
+                        "seconds": round(time.time() - started, 1),
+                    }
+                )
                 if progress:
-                    print(f"epoch {epoch:3d}  loss {loss_sum / seen:.4f}  val acc {acc:.4f}  "
-                          f"({time.time() - started:.0f} s)", flush=True)
+                    print(
+                        f"epoch {epoch:3d}  loss {loss_sum / seen:.4f}  val acc {acc:.4f}  "
+                        f"({time.time() - started:.0f} s)",
+                        flush=True,
+                    )
                 if best is None or acc > best[0]:
                     state = {k: v.detach().clone() for k, v in module.state_dict().items()}
                     best = (acc, epoch, state)
@@ -293,18 +340,29 @@ def train_face(
         meta.temperature = temperature
         meta.metrics = {"validation": metrics}
         seconds = round(time.time() - started, 1)
-        meta.training.update({"epochs": len(history), "epochs_planned": epochs,
-                              "selected_epoch": best[1], "history": history,
-                              "seconds": seconds})
+        meta.training.update(
+            {
+                "epochs": len(history),
+                "epochs_planned": epochs,
+                "selected_epoch": best[1],
+                "history": history,
+                "seconds": seconds,
+            }
+        )
         save_model(module, meta, out_dir)
         shutil.rmtree(out_dir / "checkpoint", ignore_errors=True)
-    return {"out_dir": str(out_dir), "metrics": metrics, "selected_epoch": best[1],
-            "temperature": temperature, "history": history, "seconds": seconds}
+    return {
+        "out_dir": str(out_dir),
+        "metrics": metrics,
+        "selected_epoch": best[1],
+        "temperature": temperature,
+        "history": history,
+        "seconds": seconds,
+    }
 
 
 def evaluate_face(
-    model_dir: Path | str | None, data_root: Path | str, *, limit: int | None = None,
-    seed: int = 0
+    model_dir: Path | str | None, data_root: Path | str, *, limit: int | None = None, seed: int = 0
 ) -> dict[str, Any]:
     """Recompute validation metrics (+ ``ece``) of a saved face model on FER2013 ``validation``.
 

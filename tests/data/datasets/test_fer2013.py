@@ -42,7 +42,10 @@ def test_manifest_on_generated_layout(tmp_path):
     first = df.iloc[0]
     assert first["image"] == "train/angry/train_angry_0.jpg"
     assert (first["id"], first["label"], first["label_canonical"]) == (
-        "train/angry/train_angry_0", "angry", "anger")
+        "train/angry/train_angry_0",
+        "angry",
+        "anger",
+    )
     assert set(df["label_canonical"]) == set(MAPPINGS["fer2013"].values())
     assert all((root / p).is_file() for p in df["image"])
 
