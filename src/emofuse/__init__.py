@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 
 from .labels import CANONICAL as LABELS
 
-__all__ = ["LABELS", "Recognizer", "Result", "__version__", "load_model"]
+__all__ = ["LABELS", "Manifest", "Recognizer", "Result", "__version__", "load_model"]
 
 
 def __getattr__(name: str):
@@ -21,6 +21,10 @@ def __getattr__(name: str):
         from .recognizer import Recognizer
 
         return Recognizer
+    if name == "Manifest":
+        from .data.manifest import Manifest
+
+        return Manifest
     if name == "Result":
         from .result import Result
 

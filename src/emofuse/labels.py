@@ -65,6 +65,77 @@ MAPPINGS: dict[str, dict[str, str | None]] = {
         "disgust": "disgust",
         "surprise": "surprise",
     },
+    # CREMA-D: the emotion code of the file name (``1001_DFA_ANG_XX``); no surprise class.
+    "cremad": {
+        "NEU": "neutral",
+        "HAP": "happiness",
+        "SAD": "sadness",
+        "ANG": "anger",
+        "FEA": "fear",
+        "DIS": "disgust",
+    },
+    # IEMOCAP consensus codes of ``EmoEvaluation/*.txt``, every class kept ("full" set).
+    "iemocap": {
+        "neu": "neutral",
+        "hap": "happiness",
+        "exc": "happiness",  # excited: merged into happiness, as in the 4-class protocol
+        "sad": "sadness",
+        "ang": "anger",
+        "fea": "fear",
+        "dis": "disgust",
+        "sur": "surprise",
+        "fru": None,  # frustration: no Ekman counterpart (not anger); excluded on purpose
+        "oth": None,  # "other": no emotion named; excluded on purpose
+        "xxx": None,  # no majority among annotators; excluded on purpose
+    },
+    # IEMOCAP 4-class protocol (neu, hap+exc, sad, ang: 5,531 utterances); the rest excluded.
+    "iemocap_4class": {
+        "neu": "neutral",
+        "hap": "happiness",
+        "exc": "happiness",  # excited merged into happiness (the standard 4-class setting)
+        "sad": "sadness",
+        "ang": "anger",
+        "fea": None,  # fear, disgust, surprise: too rare; outside the 4-class protocol
+        "dis": None,
+        "sur": None,
+        "fru": None,  # frustration, other, no majority: outside the 4-class protocol
+        "oth": None,
+        "xxx": None,
+    },
+    # SAVEE: English names of the file-name codes a d f h n sa su.
+    "savee": {
+        "neutral": "neutral",
+        "happiness": "happiness",
+        "sadness": "sadness",
+        "anger": "anger",
+        "fear": "fear",
+        "disgust": "disgust",
+        "surprise": "surprise",
+    },
+    # Berlin EmoDB: English names of the letters W L E A F T N.
+    "emodb": {
+        "neutral": "neutral",
+        "happiness": "happiness",
+        "sadness": "sadness",
+        "anger": "anger",
+        "fear": "fear",
+        "disgust": "disgust",
+        "boredom": None,  # Langeweile: low-arousal, not neutral and not sadness; excluded
+    },
+    # Folder names and user labels: canonical names plus common English synonyms.
+    "folder": {
+        **_IDENTITY,
+        "happy": "happiness",
+        "joy": "happiness",
+        "sad": "sadness",
+        "angry": "anger",
+        "fearful": "fear",
+        "afraid": "fear",
+        "scared": "fear",
+        "disgusted": "disgust",
+        "surprised": "surprise",
+        "neutrality": "neutral",
+    },
 }
 
 

@@ -93,9 +93,11 @@ def test_shipped_weights_beat_chance():
 
     model = TextModel.load()
     meld = (
-        prepare_meld(SHARED / "data" / "meld").query("split == 'dev'").sample(500, random_state=0)
+        prepare_meld(SHARED / "data" / "meld")
+        .frame.query("split == 'dev'")
+        .sample(500, random_state=0)
     )
-    goemo = prepare_goemotions(SHARED / "data" / "goemotions")
+    goemo = prepare_goemotions(SHARED / "data" / "goemotions").frame
     goemo = goemo.query("split == 'dev' and n_labels == 1").sample(500, random_state=0)
     scores = {}
     for name, df, average in (("meld", meld, "weighted"), ("goemotions", goemo, "macro")):

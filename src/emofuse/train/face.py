@@ -54,7 +54,7 @@ def load_split(root: Path, split: str, *, limit: int | None = None, seed: int = 
     """
     import cv2
 
-    df = prepare_fer2013(root, splits=(split,))
+    df = prepare_fer2013(root, splits=(split,)).frame
     if limit is not None and limit < len(df):
         keep = np.sort(np.random.default_rng(seed).permutation(len(df))[:limit])
         df = df.iloc[keep]

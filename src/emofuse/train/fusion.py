@@ -37,12 +37,12 @@ def validation_probs(rec: Recognizer, data_root: Path, limit: int | None = None)
     def head(df):
         return df if limit is None else df.groupby("label_canonical").head(limit)
 
-    voice = prepare_ravdess(data_root / "ravdess")
+    voice = prepare_ravdess(data_root / "ravdess").frame
     voice = head(voice[voice["speaker"].isin([f"Actor_{a:02d}" for a in VAL_ACTORS])])
-    faces = prepare_fer2013(data_root / "fer2013")
+    faces = prepare_fer2013(data_root / "fer2013").frame
     faces = head(faces[faces["split"] == "validation"])
-    meld = prepare_meld(data_root / "meld")
-    goemo = prepare_goemotions(data_root / "goemotions", label_set="ekman")
+    meld = prepare_meld(data_root / "meld").frame
+    goemo = prepare_goemotions(data_root / "goemotions", label_set="ekman").frame
     texts = head(
         _concat(
             meld[meld["split"] == "dev"],

@@ -34,9 +34,9 @@ GOEMOTIONS_PROTOCOL = "single-label comments"
 
 def load_text_corpora(data_root: Path, limit: int | None = None, seed: int = 0) -> pd.DataFrame:
     """MELD + GoEmotions (Ekman) train/dev rows with ``targets``: soft label distributions."""
-    meld = prepare_meld(Path(data_root) / "meld")
+    meld = prepare_meld(Path(data_root) / "meld").frame
     meld["labels"] = meld["label_canonical"].map(lambda c: [c])
-    goemo = prepare_goemotions(Path(data_root) / "goemotions", "ekman")
+    goemo = prepare_goemotions(Path(data_root) / "goemotions", "ekman").frame
     goemo["labels"] = goemo["labels"].map(lambda ls: [MAPPINGS["goemotions_ekman"][x] for x in ls])
     df = pd.concat([meld[goemo.columns.intersection(meld.columns)], goemo], ignore_index=True)
     df = df[df["split"].isin(["train", "dev"])]

@@ -80,7 +80,7 @@ def load_split(
     trim: bool = False,
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Waves (silence-trimmed if ``trim``) and canonical label indices of RAVDESS ``actors``."""
-    df = prepare_ravdess(data_root)
+    df = prepare_ravdess(data_root).frame
     wanted = {f"Actor_{a:02d}" for a in actors}
     df = df[df["speaker"].isin(wanted)].reset_index(drop=True)
     if df.empty:

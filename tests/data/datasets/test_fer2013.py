@@ -8,7 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from emofuse.data.datasets.fer2013 import COLUMNS, prepare_fer2013
+from emofuse.data.datasets.fer2013 import prepare_fer2013
+from emofuse.data.manifest import COLUMNS
 from emofuse.errors import DataError
 from emofuse.labels import MAPPINGS
 
@@ -32,13 +33,14 @@ def make_layout(root: Path, per_label: int = 2, splits=("train", "validation")) 
 def test_manifest_on_generated_layout(tmp_path):
     root = make_layout(tmp_path / "fer")
     (root / "train" / "happy" / "notes.txt").write_text("not an image")
-    df = prepare_fer2013(root)
-    assert list(df.columns) == COLUMNS
+    df = prepare_fer2013(root).frame
+    assert list(df.columns) == list(COLUMNS)
+    assert df["speaker"].isna().all()
     assert len(df) == 2 * 7 * 2
     assert df["split"].tolist() == ["train"] * 14 + ["validation"] * 14
     assert (df["corpus"] == "fer2013").all()
     assert df["image"].tolist() == sorted(df["image"])  # split, then path: deterministic
-    assert df.equals(prepare_fer2013(root))
+    assert df.equals(prepare_fer2013(root).frame)
     first = df.iloc[0]
     assert first["image"] == "train/angry/train_angry_0.jpg"
     assert (first["id"], first["label"], first["label_canonical"]) == (
@@ -52,7 +54,7 @@ def test_manifest_on_generated_layout(tmp_path):
 
 def test_manifest_one_split(tmp_path):
     root = make_layout(tmp_path / "fer", splits=("validation",))
-    df = prepare_fer2013(root, splits=("validation",))
+    df = prepare_fer2013(root, splits=("validation",)).frame
     assert set(df["split"]) == {"validation"} and len(df) == 14
 
 
@@ -82,7 +84,7 @@ def test_empty_layout_is_an_error(tmp_path):
 def test_real_corpus_counts():
     if not FER.is_dir():
         pytest.skip(f"real data absent: {FER} (the repository's sibling ../shared)")
-    df = prepare_fer2013(FER)
+    df = prepare_fer2013(FER).frame
     assert df.groupby("split").size().to_dict() == {"train": 28709, "validation": 3589}
     assert df["id"].is_unique  # two file names recur under two labels in the release
     assert df.groupby("label").size()["disgust"] == 436 + 56

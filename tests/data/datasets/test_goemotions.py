@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from emofuse.data.datasets.goemotions import prepare_goemotions
+from emofuse.data.manifest import COLUMNS
 from emofuse.errors import DataError, UsageError
 
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared"
@@ -32,9 +33,8 @@ def write_goemotions(root: Path, split: str = "train", lines=LINES, label_set="e
 def test_prepare_goemotions_columns_and_labels(tmp_path):
     write_goemotions(tmp_path, "train")
     write_goemotions(tmp_path, "dev", LINES[:1])
-    df = prepare_goemotions(tmp_path)
-    assert list(df.columns) == ["id", "corpus", "text", "labels", "label", "label_canonical",
-                                "n_labels", "split"]  # fmt: skip
+    df = prepare_goemotions(tmp_path).frame
+    assert list(df.columns) == [*COLUMNS, "labels", "n_labels"]
     assert df["split"].tolist() == ["train"] * 4 + ["dev"]
     assert df["id"].iloc[0] == "goemotions-train-eebbqej"
     multi = df.iloc[2]
@@ -50,7 +50,7 @@ def test_prepare_goemotions_columns_and_labels(tmp_path):
 
 def test_original_label_set_has_no_canonical(tmp_path):
     write_goemotions(tmp_path, label_set="original")
-    df = prepare_goemotions(tmp_path, label_set="original")
+    df = prepare_goemotions(tmp_path, label_set="original").frame
     assert df["label_canonical"].isna().all()
     with pytest.raises(UsageError):
         prepare_goemotions(tmp_path, label_set="plutchik")
@@ -87,11 +87,11 @@ def test_missing_files(tmp_path):
     not (SHARED / "data" / "goemotions").is_dir(), reason="../shared/data/goemotions absent"
 )
 def test_real_goemotions():
-    df = prepare_goemotions(SHARED / "data" / "goemotions")
+    df = prepare_goemotions(SHARED / "data" / "goemotions").frame
     assert df["split"].value_counts().to_dict() == {"train": 43410, "dev": 5426}
     assert df["id"].is_unique
     assert df["label_canonical"].notna().all()
     assert 0.05 < (df["n_labels"] > 1).mean() < 0.12  # Ekman merges labels: ~9% multi-label
-    original = prepare_goemotions(SHARED / "data" / "goemotions", "original")
+    original = prepare_goemotions(SHARED / "data" / "goemotions", "original").frame
     assert len(original) == len(df)
     assert 0.12 < (original["n_labels"] > 1).mean() < 0.2  # "about 16%"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from emofuse.data.datasets.meld import normalize_text, prepare_meld
+from emofuse.data.manifest import COLUMNS
 from emofuse.errors import DataError
 
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared"
@@ -44,9 +45,8 @@ def write_meld_csv(path: Path, rows=ROWS) -> Path:
 def test_prepare_meld_columns_ids_and_labels(tmp_path):
     write_meld_csv(tmp_path / "train_sent_emo.csv")
     write_meld_csv(tmp_path / "dev_sent_emo.csv", ROWS[:2])
-    df = prepare_meld(tmp_path)
-    assert list(df.columns) == ["id", "corpus", "text", "label", "label_canonical", "speaker",
-                                "dialogue", "utterance", "sentiment", "split", "video"]  # fmt: skip
+    df = prepare_meld(tmp_path).frame
+    assert list(df.columns) == [*COLUMNS, "utterance", "sentiment"]
     assert df["split"].tolist() == ["train"] * 4 + ["dev"] * 2
     first = df.iloc[0]
     assert first["id"] == "meld-train-dia0_utt0"
@@ -57,7 +57,7 @@ def test_prepare_meld_columns_ids_and_labels(tmp_path):
 
 
 def test_text_is_normalised(tmp_path):
-    df = prepare_meld(write_meld_csv(tmp_path / "train_sent_emo.csv").parent)
+    df = prepare_meld(write_meld_csv(tmp_path / "train_sent_emo.csv").parent).frame
     assert df["text"].tolist() == [
         "I'm so happy for you!",
         "You must've had your hands full...",
@@ -97,7 +97,7 @@ def test_missing_files_and_malformed_csv(tmp_path):
 @pytest.mark.integration
 @pytest.mark.skipif(not (SHARED / "data" / "meld").is_dir(), reason="../shared/data/meld absent")
 def test_real_meld():
-    df = prepare_meld(SHARED / "data" / "meld")
+    df = prepare_meld(SHARED / "data" / "meld").frame
     assert df["split"].value_counts().to_dict() == {"train": 9989, "dev": 1109}
     assert df["id"].is_unique
     assert df["label_canonical"].notna().all()

@@ -7,22 +7,12 @@ from pathlib import Path
 import pytest
 
 from emofuse.data.datasets.ravdess import parse_ravdess_name, prepare_ravdess
+from emofuse.data.manifest import COLUMNS as SCHEMA
 from emofuse.errors import DataError
 
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared"
 RAVDESS = SHARED / "data" / "ravdess"
-COLUMNS = [
-    "id",
-    "corpus",
-    "audio",
-    "label",
-    "label_canonical",
-    "speaker",
-    "gender",
-    "intensity",
-    "statement",
-    "repetition",
-]
+COLUMNS = [*SCHEMA, "intensity", "statement", "repetition"]
 
 
 def test_parse_name_fields():
@@ -76,7 +66,7 @@ def test_prepare_on_generated_layout(tmp_path):
     ]:
         _touch(tmp_path, name)
     (tmp_path / "Actor_01" / "notes.txt").write_text("ignored")
-    df = prepare_ravdess(tmp_path)
+    df = prepare_ravdess(tmp_path).frame
     assert list(df.columns) == COLUMNS
     assert df["audio"].tolist() == [
         "Actor_01/03-01-01-01-01-01-01.wav",
@@ -111,7 +101,7 @@ def test_prepare_empty_or_missing_root(tmp_path):
 def test_real_corpus_manifest():
     if not RAVDESS.is_dir():
         pytest.skip(f"RAVDESS not found at {RAVDESS} (../shared is absent)")
-    df = prepare_ravdess(RAVDESS)
+    df = prepare_ravdess(RAVDESS).frame
     assert len(df) == 1200
     assert df["speaker"].nunique() == 20
     assert set(df.groupby("speaker").size()) == {60}

@@ -3,10 +3,10 @@
 ``train`` is the original *Training* usage and ``validation`` the *PublicTest* one; no
 identities are known, so this official split is the only honest one.
 
->>> df = prepare_fer2013("../shared/data/fer2013")             # doctest: +SKIP
->>> df.groupby("split").size().to_dict()                       # doctest: +SKIP
+>>> m = prepare_fer2013("../shared/data/fer2013")              # doctest: +SKIP
+>>> m.frame.groupby("split").size().to_dict()                       # doctest: +SKIP
 {'train': 28709, 'validation': 3589}
->>> df[["image", "label", "label_canonical"]].iloc[0].tolist()  # doctest: +SKIP
+>>> m.frame[["image", "label", "label_canonical"]].iloc[0].tolist()  # doctest: +SKIP
 ['train/angry/Training_10118481.jpg', 'angry', 'anger']
 """
 
@@ -16,16 +16,17 @@ from pathlib import Path
 
 from ...errors import DataError
 from ...labels import MAPPINGS, to_canonical
+from ..manifest import Manifest
 
 SPLITS = ("train", "validation")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 COLUMNS = ["id", "corpus", "image", "label", "label_canonical", "split"]
 
 
-def prepare_fer2013(root: str | Path, splits: tuple[str, ...] = SPLITS):
-    """Manifest (``pandas.DataFrame``) of every FER2013 image under ``root``.
+def prepare_fer2013(root: str | Path, splits: tuple[str, ...] = SPLITS) -> Manifest:
+    """:class:`Manifest` (``root`` set) of every FER2013 image under ``root``.
 
-    Columns: ``id`` (``image`` without its suffix: a few file names recur under two
+    Filled: ``id`` (``image`` without its suffix: a few file names recur under two
     labels), ``corpus`` (``"fer2013"``), ``image`` (path relative to
     ``root``), ``label`` (native folder name), ``label_canonical``, ``split``. Rows are
     sorted by split, then ``image``. A missing root or split folder, or an unknown label
@@ -66,4 +67,4 @@ def prepare_fer2013(root: str | Path, splits: tuple[str, ...] = SPLITS):
     df = pd.DataFrame(rows, columns=COLUMNS)
     order = {s: i for i, s in enumerate(splits)}
     df = df.sort_values(["split", "image"], key=lambda c: c.map(order) if c.name == "split" else c)
-    return df.reset_index(drop=True)
+    return Manifest(df, root)

@@ -5,8 +5,8 @@ index ``labels.txt``. About 16% of comments carry several labels: ``labels`` kee
 all, ``label`` is the first. ``label_canonical`` is filled for the Ekman set only (the
 27 original emotions have no mapping in :mod:`emofuse.labels`)::
 
-    >>> df = prepare_goemotions("../shared/data/goemotions")      # doctest: +SKIP
-    >>> df.loc[0, ["label", "label_canonical", "n_labels", "split"]].tolist()  # doctest: +SKIP
+    >>> m = prepare_goemotions("../shared/data/goemotions")       # doctest: +SKIP
+    >>> m.frame.loc[0, ["label", "label_canonical", "n_labels", "split"]].tolist()  # doctest: +SKIP
     ['neutral', 'neutral', 1, 'train']
 """
 
@@ -18,6 +18,7 @@ import pandas as pd
 
 from ...errors import DataError, UsageError
 from ...labels import MAPPINGS
+from ..manifest import Manifest
 from .meld import normalize_text
 
 SPLITS = ("train", "dev", "test")
@@ -25,8 +26,12 @@ LABEL_SETS = ("ekman", "original")
 COLUMNS = ("id", "corpus", "text", "labels", "label", "label_canonical", "n_labels", "split")
 
 
-def prepare_goemotions(root: str | Path, label_set: str = "ekman") -> pd.DataFrame:
-    """Read every ``{split}.tsv`` present in ``root/label_set`` (at least one)."""
+def prepare_goemotions(root: str | Path, label_set: str = "ekman") -> Manifest:
+    """Read every ``{split}.tsv`` present in ``root/label_set`` (at least one).
+
+    Filled: ``id, corpus, text, label, label_canonical, split``; extra columns ``labels``
+    (all native labels) and ``n_labels``. Authors are unknown (``speaker`` is ``None``).
+    """
     if label_set not in LABEL_SETS:
         raise UsageError(f"unknown GoEmotions label set {label_set!r}; known: {list(LABEL_SETS)}")
     folder = Path(root) / label_set
@@ -44,7 +49,7 @@ def prepare_goemotions(root: str | Path, label_set: str = "ekman") -> pd.DataFra
         raise DataError(
             f"no GoEmotions files ({', '.join(f'{s}.tsv' for s in SPLITS)}) in {folder}"
         )
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    return Manifest(pd.DataFrame(rows, columns=list(COLUMNS)), root)
 
 
 def _read_labels(path: Path) -> list[str]:

@@ -4,8 +4,8 @@ Text is normalised (cp1252 control characters and UTF-8-read-as-cp1252 mojibake
 repaired, typographic quotes made ASCII). Audio/video are not needed here, but each
 row names its clip in the original release layout::
 
-    >>> df = prepare_meld("../shared/data/meld")          # doctest: +SKIP
-    >>> df.loc[0, ["id", "label", "label_canonical", "video"]].tolist()  # doctest: +SKIP
+    >>> m = prepare_meld("../shared/data/meld")           # doctest: +SKIP
+    >>> m.frame.loc[0, ["id", "label", "label_canonical", "video"]].tolist()  # doctest: +SKIP
     ['meld-train-dia0_utt0', 'neutral', 'neutral', 'train_splits/dia0_utt0.mp4']
     >>> normalize_text("I\\x92m fine \\u2026")
     "I'm fine ..."
@@ -20,6 +20,7 @@ import pandas as pd
 
 from ...errors import DataError
 from ...labels import MAPPINGS
+from ..manifest import Manifest
 
 SPLITS = ("train", "dev", "test")
 # Folder of each split's clips in the original MELD.Raw release.
@@ -84,8 +85,13 @@ def normalize_text(text: str) -> str:
     return " ".join(text.split())
 
 
-def prepare_meld(root: str | Path) -> pd.DataFrame:
-    """Read every ``{split}_sent_emo.csv`` present under ``root`` (at least one)."""
+def prepare_meld(root: str | Path) -> Manifest:
+    """Read every ``{split}_sent_emo.csv`` present under ``root`` (at least one).
+
+    Filled: ``id, corpus, text, label, label_canonical, speaker, dialogue, split, video``
+    (the clip's path in the original release, relative to ``root``; usually absent);
+    extra columns ``utterance, sentiment``.
+    """
     root = Path(root)
     frames = [
         _read_split(root / f"{s}_sent_emo.csv", s)
@@ -96,7 +102,7 @@ def prepare_meld(root: str | Path) -> pd.DataFrame:
         raise DataError(
             f"no MELD files ({', '.join(f'{s}_sent_emo.csv' for s in SPLITS)}) in {root}"
         )
-    return pd.concat(frames, ignore_index=True)
+    return Manifest(pd.concat(frames, ignore_index=True), root)
 
 
 def _read_split(path: Path, split: str) -> pd.DataFrame:

@@ -7,8 +7,8 @@ emotion, intensity, statement, repetition, actor; odd actors are male).
 'angry'
 >>> parse_ravdess_name("03-01-05-02-01-01-12.flac")["gender"]
 'female'
->>> df = prepare_ravdess("../shared/data/ravdess")      # doctest: +SKIP
->>> df[["speaker", "label", "label_canonical"]].iloc[0].tolist()   # doctest: +SKIP
+>>> m = prepare_ravdess("../shared/data/ravdess")       # doctest: +SKIP
+>>> m.frame[["speaker", "label", "label_canonical"]].iloc[0].tolist()   # doctest: +SKIP
 ['Actor_01', 'neutral', 'neutral']
 """
 
@@ -20,6 +20,7 @@ from typing import Any
 
 from ...errors import DataError
 from ...labels import to_canonical
+from ..manifest import Manifest
 
 EMOTIONS: dict[str, str] = {
     "01": "neutral",
@@ -77,12 +78,13 @@ def parse_ravdess_name(name: str | Path) -> dict[str, Any]:
     }
 
 
-def prepare_ravdess(root: str | Path):
-    """Manifest (``pandas.DataFrame``) of every ``root/Actor_XX/*.(wav|flac)`` clip.
+def prepare_ravdess(root: str | Path) -> Manifest:
+    """:class:`Manifest` (``root`` set) of every ``root/Actor_XX/*.(wav|flac)`` clip.
 
-    Columns: ``id, corpus, audio`` (relative to ``root``), ``label`` (native),
-    ``label_canonical``, ``speaker`` (``Actor_XX``), ``gender, intensity, statement,
-    repetition``. Rows are sorted by speaker, then ``id``.
+    Filled: ``id, corpus, audio`` (relative to ``root``), ``label`` (native),
+    ``label_canonical``, ``speaker`` (``Actor_XX``), ``gender``; extra columns
+    ``intensity, statement, repetition``. No official split (``split`` is ``None``): use
+    :func:`emofuse.data.splits.speaker_split`. Rows are sorted by speaker, then ``id``.
     """
     import pandas as pd
 
@@ -114,4 +116,5 @@ def prepare_ravdess(root: str | Path):
     if not rows:
         raise DataError(f"no RAVDESS audio (Actor_XX/*.wav|flac) under {root}")
     columns = list(rows[0])
-    return pd.DataFrame(rows, columns=columns).sort_values("audio", ignore_index=True)
+    df = pd.DataFrame(rows, columns=columns).sort_values("audio", ignore_index=True)
+    return Manifest(df, root)
