@@ -19,7 +19,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from ..calibration import expected_calibration_error, fit_temperature, softmax
 from ..data.datasets.fer2013 import prepare_fer2013
+from ..display import training_progress
 from ..errors import DataError
 from ..labels import CANONICAL
 from ..metrics import classification_metrics
@@ -155,34 +156,6 @@ class _ThreadTuner:
                 self.best = min(self.times, key=lambda c: float(np.median(self.times[c])))
 
 
-def _progress(enabled: bool):
-    if not enabled:
-        return nullcontext(None)
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        ProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-    from rich.text import Text
-
-    class Rate(ProgressColumn):
-        def render(self, task) -> Text:
-            return Text(f"{task.speed or 0:.0f} img/s")
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        Rate(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-
-
 def _val_metrics(logits: np.ndarray, y: np.ndarray) -> tuple[dict[str, Any], float]:
     t = fit_temperature(logits, y)
     metrics = classification_metrics(y, logits.argmax(1), labels=list(CANONICAL))
@@ -277,7 +250,7 @@ def train_face(
         best: tuple[float, int, dict[str, torch.Tensor]] | None = None
         step, train_start, done = 0, time.time(), False
         tuner = _ThreadTuner(threads)
-        with _progress(progress) as bar:
+        with training_progress(progress, "img") as bar:
             for epoch in range(1, epochs + 1):
                 module.train()
                 order = torch.randperm(len(labels), generator=g)

@@ -11,7 +11,6 @@ fitted on the dev logits. Embeddings are cached, so a rerun does not re-embed::
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -23,6 +22,7 @@ import pandas as pd
 from ..calibration import expected_calibration_error, fit_temperature, softmax
 from ..data.datasets.goemotions import prepare_goemotions
 from ..data.datasets.meld import prepare_meld
+from ..display import training_progress
 from ..encoders.cache import cached_embeddings
 from ..errors import UsageError
 from ..labels import CANONICAL, MAPPINGS
@@ -96,7 +96,7 @@ def train_text(
     started = time.time()
     encoder = encoder or MiniLMEncoder()
     df = load_text_corpora(data_root, limit, seed)
-    with _progress(progress) as bar:
+    with training_progress(progress, "texts") as bar:
         emb = _embed(encoder, df, cache_dir, bar)
         train = df["split"].eq("train").to_numpy()
         if multilabel == "single":
@@ -195,28 +195,6 @@ def evaluate_text(
 # --- internals -------------------------------------------------------------------------
 
 
-def _progress(enabled: bool):
-    if not enabled:
-        return contextlib.nullcontext(None)
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-
-
 class _ProgressEncoder:
     """Wraps an encoder to embed in chunks and report counts and rate (same cache key)."""
 
@@ -230,14 +208,12 @@ class _ProgressEncoder:
     def encode(self, texts: list[str]) -> np.ndarray:
         if self.bar is None:
             return self.encoder.encode(texts)
-        task = self.bar.add_task(f"embed {self.label}", total=len(texts), rate="")
-        start, parts = time.time(), []
+        task = self.bar.add_task(f"embed {self.label}", total=len(texts))
+        parts = []
         for i in range(0, len(texts), self.chunk):
             parts.append(self.encoder.encode(texts[i : i + self.chunk]))
             done = min(i + self.chunk, len(texts))
-            self.bar.update(
-                task, completed=done, rate=f"{done / (time.time() - start):.0f} texts/s"
-            )
+            self.bar.update(task, completed=done)
         return np.concatenate(parts) if parts else self.encoder.encode([])
 
 
@@ -283,7 +259,7 @@ def _fit(head, x, y, w, dev, *, epochs, lr, weight_decay, batch_size, seed, bar)
     steps = epochs * max(1, -(-len(x) // batch_size))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     gen = torch.Generator().manual_seed(seed)
-    task = bar.add_task("train epochs", total=epochs, rate="") if bar is not None else None
+    task = bar.add_task("train epochs", total=epochs) if bar is not None else None
     history, best = [], {"objective": -1.0, "epoch": 0, "state": None}
     for epoch in range(1, epochs + 1):
         head.train()
@@ -303,7 +279,7 @@ def _fit(head, x, y, w, dev, *, epochs, lr, weight_decay, batch_size, seed, bar)
             bar.update(
                 task,
                 completed=epoch,
-                rate=f"dev {scores['objective']:.3f} (best {best['objective']:.3f})",
+                description=f"epochs: dev {scores['objective']:.3f} (best {best['objective']:.3f})",
             )
     return history, best
 

@@ -28,8 +28,10 @@ from torch import nn
 from ..audio_features import log_mel, trim_silence
 from ..calibration import expected_calibration_error, fit_temperature, softmax
 from ..data.datasets.ravdess import prepare_ravdess
+from ..display import training_progress
 from ..errors import DataError, UsageError
 from ..labels import CANONICAL
+from ..media.decode import load_audio
 from ..metrics import classification_metrics
 from ..models.artifact import ModelMeta, save_model
 from ..models.voice_cnn import VoiceCNN, VoiceCNNConfig, VoiceModel, pad_batch
@@ -48,27 +50,8 @@ PREPROCESSING: dict[str, Any] = {
 }
 
 
-def _pyav_load(path: Path, sample_rate: int) -> np.ndarray:
-    import av
-
-    try:
-        with av.open(str(path)) as container:
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-            parts = []
-            for frame in container.decode(audio=0):
-                parts += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
-            parts += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
-    except (av.error.FFmpegError, IndexError) as e:
-        raise DataError(f"cannot decode audio {path}: {e}") from e
-    return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
-
-
 def read_wave(path: Path, sample_rate: int = 16000) -> np.ndarray:
-    """Float32 mono wave at ``sample_rate`` (``emofuse.media.decode`` when available)."""
-    try:
-        from ..media.decode import load_audio
-    except ImportError:
-        return _pyav_load(path, sample_rate)
+    """Float32 mono wave at ``sample_rate``."""
     return np.asarray(load_audio(path, sample_rate=sample_rate), dtype=np.float32)
 
 
@@ -182,15 +165,6 @@ def train_voice(
     ``preprocessing`` overrides entries of :data:`PREPROCESSING` (``n_fft``, ``hop``, ...).
     Returns ``{"out_dir", "best_epoch", "temperature", "validation", "seconds"}``.
     """
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     if num_threads:
         torch.set_num_threads(num_threads)
     train_actors, val_actors = sorted(train_actors), sorted(val_actors)
@@ -225,16 +199,8 @@ def train_voice(
     )
     best: tuple[float, float] = (-1.0, 0.0)
     best_state, best_epoch = copy.deepcopy(net.state_dict()), 0
-    columns = [
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    ]
-    with Progress(*columns, disable=not progress) as bar:
-        task = bar.add_task("voice", total=epochs * len(xs), rate="")
+    with training_progress(progress, "clips") as bar:
+        task = bar.add_task("voice", total=epochs * len(xs))
         for epoch in range(1, epochs + 1):
             net.train()
             order, total, t0 = rng.permutation(len(xs)), 0.0, time.time()
@@ -248,8 +214,7 @@ def train_voice(
                 sched.step()
                 total += float(loss.detach()) * len(idx)
                 done = (epoch - 1) * len(xs) + s * batch_size + len(idx)
-                rate = f"{(s * batch_size + len(idx)) / (time.time() - t0):.1f} clips/s"
-                bar.update(task, completed=done, description=f"epoch {epoch}/{epochs}", rate=rate)
+                bar.update(task, completed=done, description=f"epoch {epoch}/{epochs}")
             logits = _logits(model, xv)
             acc = float((logits.argmax(axis=1) == yv).mean())
             nll = _nll(logits, yv)
