@@ -7,8 +7,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from .result import ModalityResult, Prediction, Result
 
@@ -80,6 +90,32 @@ def onnx_table(info_files: list[Path]) -> Table:
     return table
 
 
+class RateColumn(ProgressColumn):
+    """Items per second, e.g. ``261 img/s``."""
+
+    def __init__(self, unit: str = "items"):
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f} {self.unit}/s" if speed else "", style="dim")
+
+
+def training_progress(enabled: bool = True, unit: str = "items") -> Progress:
+    """A Rich progress bar on stderr with counts, rate, elapsed and remaining time."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(unit),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=not enabled,
+    )
+
+
 @contextmanager
 def progress_bar(console: Console | None = None, enabled: bool = True) -> Iterator:
     """Yield a ``callback(task, advance, total)`` that drives a transient Rich progress bar."""
@@ -90,7 +126,7 @@ def progress_bar(console: Console | None = None, enabled: bool = True) -> Iterat
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("[dim]{task.fields[rate]}[/dim]"),
+        RateColumn(),
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console or Console(stderr=True), transient=True) as bar:
@@ -98,11 +134,7 @@ def progress_bar(console: Console | None = None, enabled: bool = True) -> Iterat
 
         def advance(name: str, step: int = 1, total: int | None = None) -> None:
             if name not in tasks:
-                tasks[name] = bar.add_task(name, total=total, rate="")
-            task = bar.tasks[tasks[name]]
-            speed = task.speed
-            bar.update(
-                tasks[name], advance=step, total=total, rate=f"{speed:.1f}/s" if speed else ""
-            )
+                tasks[name] = bar.add_task(name, total=total)
+            bar.update(tasks[name], advance=step, total=total)
 
         yield advance
