@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0   # local CPU build: install it before anything pulls CUDA wheels
 	$(BIN)/pip install --quiet -e '.[test]'
+	@# the browser test needs Chromium (never `playwright install`: it downloads a browser)
+	@if [ "$$(id -u)" = 0 ]; then command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium) || true; fi
 	touch $(STAMP)
 
 demo: install

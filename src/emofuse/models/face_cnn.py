@@ -115,19 +115,41 @@ class FaceModel:
     ['neutral', 'happiness', 'sadness']
     """
 
-    def __init__(self, module: FaceCNN, meta: ModelMeta, batch_size: int = 32):
+    def __init__(self, module: FaceCNN, meta: ModelMeta, batch_size: int = 32, session=None):
         self.module = module.eval()
         self.meta = meta
         self.batch_size = batch_size
+        self.session = session  # an onnxruntime session running ``module``, or None (torch)
 
     @classmethod
-    def load(cls, directory: str | Path | None = None) -> FaceModel:
-        """Load a model folder (default: the bundled ``emofuse/weights/face``)."""
+    def load(cls, directory: str | Path | None = None, backend: str = "auto") -> FaceModel:
+        """Load a model folder (default: the bundled ``emofuse/weights/face``).
+
+        ``backend``: ``"torch"``, ``"onnx"`` (needs ``emofuse export-onnx``) or ``"auto"``
+        (onnxruntime where the export measured it faster); see :mod:`.onnx_runtime`.
+        """
+        from .onnx_runtime import check_backend, session_for
+
+        check_backend(backend)
         directory = Path(directory) if directory is not None else DEFAULT_DIR
         if not (directory / META_FILE).is_file():
             raise DataError(f"no face model in {directory} (missing {META_FILE})")
         art = load_model(directory, architecture=FaceCNN.architecture)
-        return cls(fold_batchnorm(art.module).to(memory_format=torch.channels_last), art.meta)
+        module = fold_batchnorm(art.module).to(memory_format=torch.channels_last)
+        return cls(module, art.meta, session=session_for(directory, backend))
+
+    @property
+    def backend(self) -> str:
+        """``"onnx"`` or ``"torch"``: what runs the network."""
+        return "torch" if self.session is None else "onnx"
+
+    def _network(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalised crops ``(N, 1, H, W)`` -> logits ``(N, n_labels)`` on the backend."""
+        if self.session is None:
+            return self.module(x)
+        from .onnx_runtime import run_session
+
+        return run_session(self.session, x)
 
     @property
     def labels(self) -> list[str]:
@@ -158,10 +180,10 @@ class FaceModel:
             x = x.contiguous(memory_format=torch.channels_last)
             n = len(x)
             if p.get("tta_flip"):  # one forward pass over the crops and their mirror images
-                z = self.module(torch.cat([x, x.flip(-1)]))
+                z = self._network(torch.cat([x, x.flip(-1)]))
                 z = (z[:n] + z[n:]) / 2
             else:
-                z = self.module(x)
+                z = self._network(x)
             out[s : s + n] = z.numpy()
         return out
 

@@ -140,16 +140,38 @@ class VoiceModel:
     ['neutral', 'happiness', 'sadness']
     """
 
-    def __init__(self, module: VoiceCNN, meta: ModelMeta, batch_size: int = 16):
+    def __init__(self, module: VoiceCNN, meta: ModelMeta, batch_size: int = 16, session=None):
         self.module = module.eval()
         self.meta = meta
         self.batch_size = batch_size
+        self.session = session  # an onnxruntime session running ``module``, or None (torch)
 
     @classmethod
-    def load(cls, directory: str | Path | None = None) -> VoiceModel:
-        """Load a model folder (default: the bundled ``emofuse/weights/voice``)."""
-        art = load_model(directory or DEFAULT_DIR, architecture=VoiceCNN.architecture)
-        return cls(art.module, art.meta)
+    def load(cls, directory: str | Path | None = None, backend: str = "auto") -> VoiceModel:
+        """Load a model folder (default: the bundled ``emofuse/weights/voice``).
+
+        ``backend``: ``"torch"``, ``"onnx"`` (needs ``emofuse export-onnx``) or ``"auto"``
+        (onnxruntime where the export measured it faster); see :mod:`.onnx_runtime`.
+        """
+        from .onnx_runtime import check_backend, session_for
+
+        check_backend(backend)
+        directory = Path(directory or DEFAULT_DIR)
+        art = load_model(directory, architecture=VoiceCNN.architecture)
+        return cls(art.module, art.meta, session=session_for(directory, backend))
+
+    @property
+    def backend(self) -> str:
+        """``"onnx"`` or ``"torch"``: what runs the network."""
+        return "torch" if self.session is None else "onnx"
+
+    def _network(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Padded log-mels ``(N, 1, n_mels, T)`` + lengths -> logits on the backend."""
+        if self.session is None:
+            return self.module(x, lengths)
+        from .onnx_runtime import run_session
+
+        return run_session(self.session, x, lengths)
 
     @property
     def labels(self) -> list[str]:
@@ -198,7 +220,7 @@ class VoiceModel:
             for s in range(0, len(same), self.batch_size):
                 idx = same[s : s + self.batch_size]
                 x, lengths = pad_batch([feats[k] for k in idx], self.module.reduction)
-                out[idx] = self.module(x, lengths).numpy()
+                out[idx] = self._network(x, lengths).numpy()
         owners = np.array([i for i, _ in chunks], dtype=int)
         return [out[owners == i] for i in range(len(waves))]
 
