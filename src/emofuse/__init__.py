@@ -12,7 +12,15 @@ __version__ = "0.1.0"
 
 from .labels import CANONICAL as LABELS
 
-__all__ = ["LABELS", "Manifest", "Recognizer", "Result", "__version__", "load_model"]
+__all__ = [
+    "LABELS",
+    "Manifest",
+    "Recognizer",
+    "Result",
+    "__version__",
+    "load_features",
+    "load_model",
+]
 
 
 def __getattr__(name: str):
@@ -29,6 +37,10 @@ def __getattr__(name: str):
         from .result import Result
 
         return Result
+    if name == "load_features":
+        from .features import load_features
+
+        return load_features
     if name == "load_model":
         from .models.artifact import load_model
 

@@ -133,11 +133,58 @@ def predict(
 
 
 @app.command()
+def extract(
+    manifest: Annotated[Path, typer.Argument(help="Manifest (.jsonl or .csv).")],
+    encoder: Annotated[str, typer.Option("--encoder", "-e", help="Registered encoder name.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Feature store folder.")],
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Encoder config override key=value.")
+    ] = None,
+    engine: Annotated[str, typer.Option(help="local (process pool) or ray.")] = "local",
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster: auto or HOST:PORT (default: local).")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes / actors (0: inline).")] = 2,
+    batch_size: Annotated[int, typer.Option(help="Items per batch (and per shard).")] = 32,
+) -> None:
+    """Encode a manifest into a resumable feature store; only missing items are computed."""
+    from .data.manifest import Manifest
+    from .encoders.base import build_encoder, parse_set_options
+    from .features import extract as run_extract
+
+    try:
+        enc = build_encoder(encoder, **parse_set_options(set_ or []))
+        summary = run_extract(
+            Manifest.read(manifest),
+            enc,
+            output,
+            batch_size=batch_size,
+            engine=engine,
+            workers=workers,
+            address=address,
+            progress=err.is_terminal,
+        )
+    except EmofuseError as e:
+        raise _fail(e) from None
+    out.print(str(summary), highlight=False)
+    for item_id, message in list(summary.errors.items())[:10]:
+        err.print(f"  failed {item_id}: {message}", highlight=False)
+
+
+@app.command()
 def info() -> None:
     """Bundled models, their labels, scores, and library versions."""
     from .info import describe
 
     out.print(describe())
+
+
+@app.command()
+def encoders() -> None:
+    """Registered encoders: name, modality and embedding dimension."""
+    from .encoders.listing import encoders_text
+
+    sys.stdout.write(encoders_text() + "\n")
 
 
 @app.command("train-default")

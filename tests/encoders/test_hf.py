@@ -1,0 +1,322 @@
+"""Hugging Face encoders on tiny random models built from config (no downloads)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from emofuse.encoders.base import build_encoder
+from emofuse.errors import DataError, UsageError
+
+transformers = pytest.importorskip("transformers", reason="extra 'hf' not installed")
+torch = pytest.importorskip("torch")
+
+WORDS = [
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    "i",
+    "am",
+    "so",
+    "happy",
+    "sad",
+    "angry",
+    "today",
+    "the",
+    "a",
+    "day",
+    "what",
+]
+
+
+def _bert_tokenizer(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = folder / "vocab.txt"
+    vocab.write_text("\n".join(WORDS) + "\n")
+    return transformers.BertTokenizerFast(vocab_file=str(vocab))
+
+
+@pytest.fixture(scope="module")
+def bert_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bert")
+    tok = _bert_tokenizer(folder / "vocab")
+    torch.manual_seed(0)
+    cfg = transformers.BertConfig(
+        vocab_size=len(WORDS),
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+    )
+    transformers.BertModel(cfg).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def t5_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("t5")
+    tok = _bert_tokenizer(folder / "vocab")
+    torch.manual_seed(0)
+    cfg = transformers.T5Config(
+        vocab_size=len(WORDS),
+        d_model=16,
+        d_kv=8,
+        d_ff=32,
+        num_layers=2,
+        num_heads=2,
+        is_encoder_decoder=True,
+    )
+    transformers.T5EncoderModel(cfg).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+def _speech_dir(root, kind):
+    common = dict(
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        conv_dim=(8, 8),
+        conv_stride=(5, 4),
+        conv_kernel=(10, 8),
+        num_conv_pos_embeddings=8,
+        num_conv_pos_embedding_groups=2,
+        do_stable_layer_norm=False,
+    )
+    torch.manual_seed(0)
+    if kind == "wav2vec2":
+        model = transformers.Wav2Vec2Model(transformers.Wav2Vec2Config(**common))
+    else:
+        model = transformers.HubertModel(transformers.HubertConfig(**common))
+    model.save_pretrained(root)
+    transformers.Wav2Vec2FeatureExtractor(do_normalize=True).save_pretrained(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def wav2vec2_dir(tmp_path_factory):
+    return _speech_dir(tmp_path_factory.mktemp("w2v"), "wav2vec2")
+
+
+@pytest.fixture(scope="module")
+def vit_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("vit")
+    torch.manual_seed(0)
+    cfg = transformers.ViTConfig(
+        image_size=32,
+        patch_size=8,
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+    )
+    transformers.ViTModel(cfg).save_pretrained(folder)
+    transformers.ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
+    return folder
+
+
+def _byte_chars() -> list[str]:
+    """GPT-2/CLIP's reversible byte -> printable character table."""
+    bs = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1)]
+    bs += range(ord("®"), ord("ÿ") + 1)
+    cs, n = list(bs), 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return [chr(c) for c in cs]
+
+
+def _clip_tokenizer(folder):
+    """A byte-level CLIP tokenizer with no merges: every byte is a token."""
+    folder.mkdir(parents=True, exist_ok=True)
+    chars = _byte_chars()
+    vocab = {c: i for i, c in enumerate(chars)}
+    vocab.update({c + "</w>": len(chars) + i for i, c in enumerate(chars)})
+    vocab["<|startoftext|>"] = len(vocab)
+    vocab["<|endoftext|>"] = len(vocab)
+    (folder / "vocab.json").write_text(json.dumps(vocab))
+    (folder / "merges.txt").write_text("#version: 0.2\n")
+    try:  # transformers 5 takes the files (or dicts) as vocab/merges
+        tok = transformers.CLIPTokenizerFast(
+            vocab=str(folder / "vocab.json"), merges=str(folder / "merges.txt")
+        )
+    except TypeError:  # transformers 4
+        tok = transformers.CLIPTokenizerFast(
+            vocab_file=str(folder / "vocab.json"), merges_file=str(folder / "merges.txt")
+        )
+    if len(tok) < len(vocab):
+        pytest.skip("could not build an offline CLIP tokenizer with this transformers")
+    return tok
+
+
+@pytest.fixture(scope="module")
+def clip_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("clip")
+    tok = _clip_tokenizer(folder / "tok")
+    torch.manual_seed(0)
+    cfg = transformers.CLIPConfig(
+        text_config=dict(
+            vocab_size=len(tok),
+            hidden_size=16,
+            intermediate_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            max_position_embeddings=77,
+            eos_token_id=tok.eos_token_id,
+            bos_token_id=tok.bos_token_id,
+            pad_token_id=tok.pad_token_id,
+        ),
+        vision_config=dict(
+            image_size=32,
+            patch_size=8,
+            hidden_size=16,
+            intermediate_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+        ),
+        projection_dim=8,
+    )
+    transformers.CLIPModel(cfg).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    transformers.CLIPImageProcessor(
+        size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}
+    ).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def videomae_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("videomae")
+    torch.manual_seed(0)
+    cfg = transformers.VideoMAEConfig(
+        image_size=32,
+        patch_size=8,
+        num_frames=4,
+        tubelet_size=2,
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+    )
+    transformers.VideoMAEModel(cfg).save_pretrained(folder)
+    transformers.VideoMAEImageProcessor(
+        size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}
+    ).save_pretrained(folder)
+    return folder
+
+
+TEXTS = ["i am so happy today", "what a sad day", "angry"]
+
+
+def test_hf_text_shapes_pooling_layers_and_determinism(bert_dir):
+    enc = build_encoder("hf_text", model=str(bert_dir))
+    assert enc.modality == "text" and enc.dim == 16
+    x = enc.encode(TEXTS)
+    assert x.shape == (3, 16) and x.dtype == np.float32
+    np.testing.assert_array_equal(x, enc.encode(TEXTS))  # deterministic (eval mode)
+    np.testing.assert_allclose(x[2], enc.encode(["angry"])[0], atol=1e-5)  # padding ignored
+    cls = build_encoder("hf_text", model=str(bert_dir), pooling="cls").encode(TEXTS)
+    first = build_encoder("hf_text", model=str(bert_dir), layer="0").encode(TEXTS)
+    assert not np.allclose(cls, x) and not np.allclose(first, x)
+    normed = build_encoder("hf_text", model=str(bert_dir), normalize=True).encode(TEXTS)
+    np.testing.assert_allclose(np.linalg.norm(normed, axis=1), 1.0, atol=1e-5)
+    assert enc.encode([]).shape == (0, 16)
+    with pytest.raises(UsageError, match="layer 7 out of range"):
+        build_encoder("hf_text", model=str(bert_dir), layer=7).encode(TEXTS)
+    assert enc.fingerprint() != build_encoder("hf_text", model=str(bert_dir), layer=1).fingerprint()
+    assert (
+        enc.fingerprint()
+        == build_encoder("hf_text", model=str(bert_dir), batch_size=1).fingerprint()
+    )
+
+
+def test_hf_text_t5_encoder(t5_dir):
+    enc = build_encoder("hf_text", model=str(t5_dir), pooling="mean")
+    x = enc.encode(TEXTS)
+    assert x.shape == (3, 16) and enc.dim == 16 and np.isfinite(x).all()
+
+
+def test_uncached_hub_id_and_missing_folder_are_clear(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    enc = build_encoder("hf_text", model="nobody/no-such-model")
+    with pytest.raises(DataError, match=r"never downloads.*model=/path/to/folder"):
+        enc.encode(["hi"])
+    with pytest.raises(DataError, match="no model folder"):
+        build_encoder("hf_speech", model=str(tmp_path / "missing")).encode([np.zeros(800)])
+    with pytest.raises(UsageError, match="needs model="):
+        build_encoder("hf_image").dim  # noqa: B018
+
+
+def test_hf_speech_chunks_long_audio(wav2vec2_dir):
+    enc = build_encoder("hf_speech", model=str(wav2vec2_dir), chunk_seconds=0.5)
+    rng = np.random.default_rng(0)
+    short, long = (rng.standard_normal(n).astype("float32") * 0.1 for n in (4000, 20000))
+    x = enc.encode([short, long, np.zeros(100, "float32")])
+    assert x.shape == (3, 16) == (3, enc.dim) and np.isfinite(x).all()
+    np.testing.assert_array_equal(enc.encode([long]), enc.encode([long]))
+    # 20000 samples in 8000-sample windows: [0,8000), [8000,16000), end-aligned [12000,20000)
+    windows = [long[0:8000], long[8000:16000], long[12000:20000]]
+    np.testing.assert_allclose(
+        enc.encode([long])[0], enc.encode(windows).mean(0), rtol=1e-4, atol=1e-5
+    )
+    whole = build_encoder("hf_speech", model=str(wav2vec2_dir), chunk_seconds=30)
+    assert not np.allclose(whole.encode([long]), enc.encode([long]))
+    mid = build_encoder("hf_speech", model=str(wav2vec2_dir), layer=1).encode([short])
+    assert mid.shape == (1, 16)
+
+
+def test_hf_speech_hubert(tmp_path):
+    folder = _speech_dir(tmp_path / "hubert", "hubert")
+    x = build_encoder("hf_speech", model=str(folder)).encode([np.ones(3200, "float32") * 0.1])
+    assert x.shape == (1, 16) and np.isfinite(x).all()
+
+
+def test_hf_image_vit(vit_dir):
+    rng = np.random.default_rng(0)
+    imgs = [rng.integers(0, 256, (40, 50, 3), dtype=np.uint8), np.zeros((48, 48), np.uint8)]
+    for pooling in ("cls", "mean", "pooled"):
+        enc = build_encoder("hf_image", model=str(vit_dir), pooling=pooling)
+        x = enc.encode(imgs)
+        assert x.shape == (2, 16) == (2, enc.dim) and np.isfinite(x).all()
+        np.testing.assert_array_equal(x, enc.encode(imgs))
+
+
+def test_hf_image_clip_vision_tower(clip_dir):
+    enc = build_encoder("hf_image", model=str(clip_dir), pooling="pooled")
+    x = enc.encode([np.full((32, 32, 3), 128, np.uint8)])
+    assert x.shape == (1, 16) and enc.dim == 16
+
+
+def test_hf_video_samples_frames(videomae_dir):
+    enc = build_encoder("hf_video", model=str(videomae_dir))
+    assert enc.num_frames == 4 and enc.dim == 16
+    rng = np.random.default_rng(0)
+    clip = [rng.integers(0, 256, (36, 36, 3), dtype=np.uint8) for _ in range(10)]
+    x = enc.encode([clip, clip[:2]])
+    assert x.shape == (2, 16) and np.isfinite(x).all()
+    # uniform sampling: frames 0, 3, 6, 9 of the clip
+    np.testing.assert_allclose(x[0], enc.encode([[clip[k] for k in (0, 3, 6, 9)]])[0], atol=1e-5)
+
+
+def test_clip_zeroshot_probabilities(clip_dir):
+    enc = build_encoder("clip_zeroshot", model=str(clip_dir))
+    assert enc.dim == 7 and enc.prompts()[1] == "a photo of a happy face"
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 256, (32, 32, 3), dtype=np.uint8) for _ in range(3)]
+    x = enc.encode([frames, frames[0]])
+    assert x.shape == (2, 7)
+    np.testing.assert_allclose(x.sum(1), 1.0, atol=1e-5)
+    p = enc.frame_probs(frames)
+    w = p.max(1)
+    np.testing.assert_allclose(x[0], (w[:, None] * p).sum(0) / w.sum(), atol=1e-6)
+    np.testing.assert_allclose(x[1], p[0], atol=1e-6)
