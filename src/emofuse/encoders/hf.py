@@ -111,6 +111,11 @@ class _HFEncoder:
     def _model_name(self) -> str | None:
         return self.config.model
 
+    @property
+    def dim(self) -> int:
+        """The backbone's hidden size (subclasses with another output override this)."""
+        return _hidden_size(self._hf_config())
+
     def _ensure(self) -> Any:
         if getattr(self, "model_", None) is None:
             with _quiet():
@@ -198,10 +203,6 @@ class HFText(_HFEncoder):
             auto = tf.AutoModel
         self.model_ = auto.from_pretrained(directory, local_files_only=True)
 
-    @property
-    def dim(self) -> int:
-        return _hidden_size(self._hf_config())
-
     def encode(self, batch: list[str]) -> np.ndarray:
         import torch
 
@@ -283,10 +284,6 @@ class HFSpeech(_HFEncoder):
         self.extractor_ = tf.AutoFeatureExtractor.from_pretrained(directory, local_files_only=True)
         self.model_ = tf.AutoModel.from_pretrained(directory, local_files_only=True)
 
-    @property
-    def dim(self) -> int:
-        return _hidden_size(self._hf_config())
-
     def encode(self, batch: list[np.ndarray]) -> np.ndarray:
         import torch
 
@@ -356,10 +353,6 @@ class HFImage(_HFEncoder):
         else:
             self.model_ = tf.AutoModel.from_pretrained(directory, local_files_only=True)
 
-    @property
-    def dim(self) -> int:
-        return _hidden_size(self._hf_config())
-
     def encode(self, batch: list[np.ndarray]) -> np.ndarray:
         import torch
 
@@ -418,10 +411,6 @@ class HFVideo(_HFEncoder):
         tf = _transformers()
         self.processor_ = tf.AutoImageProcessor.from_pretrained(directory, local_files_only=True)
         self.model_ = tf.AutoModel.from_pretrained(directory, local_files_only=True)
-
-    @property
-    def dim(self) -> int:
-        return _hidden_size(self._hf_config())
 
     @property
     def num_frames(self) -> int:
