@@ -115,6 +115,9 @@ def analyze(
 def predict(
     manifest: Annotated[Path, typer.Option(help="CSV with columns id, modality, input.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Predictions CSV.")],
+    engine: Annotated[str, typer.Option(help="local (processes) or ray.")] = "local",
+    workers: Annotated[int, typer.Option(help="Worker processes / Ray actors (0: here).")] = 0,
+    address: Annotated[str | None, typer.Option(help="Ray cluster: auto or HOST:PORT.")] = None,
 ) -> None:
     """Batch prediction; a bad row gets its `error` cell filled and the run carries on."""
     from .display import progress_bar
@@ -124,7 +127,9 @@ def predict(
     try:
         rec = Recognizer.default()
         with progress_bar(err, enabled=err.is_terminal) as progress:
-            preds = predict_manifest(rec, manifest, progress=progress)
+            preds = predict_manifest(
+                rec, manifest, progress, engine=engine, workers=workers, address=address
+            )
     except EmofuseError as e:
         raise _fail(e) from None
     _emit(preds.to_csv(index=False), output)

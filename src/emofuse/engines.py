@@ -12,13 +12,14 @@ with ``encoder`` itself. ``run_ray(..., address=None)`` starts a local Ray (2 CP
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import io
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
@@ -123,6 +124,34 @@ def _drain(running: dict[Future, Any], sink: Sink, when: str) -> None:
 # ---- ray --------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def ray_session(address: str | None = None, workers: int = 2) -> Iterator[Any]:
+    """Yield the ``ray`` module, connected to ``address`` or to a local Ray it starts
+    (and shuts down afterwards); a session already initialised is reused as is."""
+    try:
+        import ray
+    except ImportError:
+        raise MissingExtraError("ray", "ray") from None
+    started = not ray.is_initialized()
+    if started:
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            path = os.pathsep.join(p for p in sys.path if p)
+            ray.init(
+                num_cpus=max(2, workers),
+                include_dashboard=False,
+                log_to_driver=False,
+                runtime_env={"env_vars": {"PYTHONPATH": path}},
+            )
+        ray.data.DataContext.get_current().enable_progress_bars = False
+    try:
+        yield ray
+    finally:
+        if started:
+            ray.shutdown()
+
+
 class RayEncoder:
     """Ray Data callable class: builds the encoder once per actor."""
 
@@ -155,28 +184,10 @@ def run_ray(
     **_: Any,
 ) -> None:
     """Encode ``batches`` with Ray Data actors (``workers`` of them)."""
-    try:
-        import ray
-    except ImportError:
-        raise MissingExtraError("ray", "ray") from None
     pending = list(batches)  # refs only (texts or paths), not media
     if not pending:
         return
-    started = not ray.is_initialized()
-    if started:
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:
-            path = os.pathsep.join(p for p in sys.path if p)
-            ray.init(
-                num_cpus=max(2, workers),
-                include_dashboard=False,
-                log_to_driver=False,
-                runtime_env={"env_vars": {"PYTHONPATH": path}},
-            )
-    try:
-        ctx = ray.data.DataContext.get_current()
-        ctx.enable_progress_bars = False
+    with ray_session(address, workers) as ray:
         items = [{"i": k, "refs": json.dumps(b.refs)} for k, b in enumerate(pending)]
         ds = ray.data.from_items(items, override_num_blocks=min(len(items), 200))
         ds = ds.map_batches(
@@ -191,6 +202,3 @@ def run_ray(
             x = np.load(io.BytesIO(data), allow_pickle=False) if data else None
             errors = {int(k): v for k, v in json.loads(row["errors"]).items()}
             sink(pending[int(row["i"])], x, errors)
-    finally:
-        if started:
-            ray.shutdown()
