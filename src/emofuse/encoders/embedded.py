@@ -114,12 +114,10 @@ class DefaultModelConfig(EncoderConfig):
     batch_size: int = 32
 
 
-@register_encoder("default_face", DefaultModelConfig)
-class DefaultFace:
-    """Penultimate-layer embedding (pooled features before the final linear layer) of
-    the bundled face CNN. Input: gray ``(48, 48)`` or RGB ``(H, W, 3)`` ``uint8`` crops."""
+class _DefaultModelEncoder:
+    """Shared by the bundled models' embeddings: lazy torch model, dim, fingerprint."""
 
-    modality = "face"
+    modality: str
 
     def __init__(self, config: DefaultModelConfig | None = None):
         self.config = config or DefaultModelConfig()
@@ -127,14 +125,29 @@ class DefaultFace:
     def _model(self) -> Any:
         model = getattr(self, "model_", None)
         if model is None:
-            from ..models.face_cnn import FaceModel
-
-            model = self.model_ = FaceModel.load(self.config.model_dir, backend="torch")
+            if self.modality == "face":
+                from ..models.face_cnn import FaceModel as cls
+            else:
+                from ..models.voice_cnn import VoiceModel as cls
+            model = self.model_ = cls.load(self.config.model_dir, backend="torch")
         return model
 
     @property
     def dim(self) -> int:
+        """Width of the input of the final linear layer."""
         return int(self._model().module.head[-1].in_features)
+
+    def fingerprint(self) -> str:
+        weights = _weights_hash(self.config.model_dir, self.modality)
+        return config_fingerprint(self.config, weights)
+
+
+@register_encoder("default_face", DefaultModelConfig)
+class DefaultFace(_DefaultModelEncoder):
+    """Penultimate-layer embedding (pooled features before the final linear layer) of
+    the bundled face CNN. Input: gray ``(48, 48)`` or RGB ``(H, W, 3)`` ``uint8`` crops."""
+
+    modality = "face"
 
     def encode(self, batch: list[np.ndarray]) -> np.ndarray:
         import torch
@@ -159,32 +172,14 @@ class DefaultFace:
                 out.append(z.numpy())
         return as_float32(np.concatenate(out), len(batch), self.dim)
 
-    def fingerprint(self) -> str:
-        return config_fingerprint(self.config, _weights_hash(self.config.model_dir, "face"))
-
 
 @register_encoder("default_voice", DefaultModelConfig)
-class DefaultVoice:
+class DefaultVoice(_DefaultModelEncoder):
     """Penultimate-layer embedding of the bundled voice CNN (attentive mean+std pooling,
     before the final linear layer); long audio is windowed as in prediction and the
     window embeddings averaged."""
 
     modality = "voice"
-
-    def __init__(self, config: DefaultModelConfig | None = None):
-        self.config = config or DefaultModelConfig()
-
-    def _model(self) -> Any:
-        model = getattr(self, "model_", None)
-        if model is None:
-            from ..models.voice_cnn import VoiceModel
-
-            model = self.model_ = VoiceModel.load(self.config.model_dir, backend="torch")
-        return model
-
-    @property
-    def dim(self) -> int:
-        return int(self._model().module.head[-1].in_features)
 
     def encode(self, batch: list[np.ndarray]) -> np.ndarray:
         import torch
@@ -210,9 +205,6 @@ class DefaultVoice:
         finally:
             hook.remove()
         return as_float32(rows, len(batch), self.dim) if rows else empty(self.dim)
-
-    def fingerprint(self) -> str:
-        return config_fingerprint(self.config, _weights_hash(self.config.model_dir, "voice"))
 
 
 def _weights_hash(model_dir: str | None, modality: str) -> str:
