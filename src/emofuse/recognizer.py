@@ -116,7 +116,7 @@ class Recognizer:
     def predict_face(self, image_or_path: np.ndarray | str | Path) -> Prediction:
         """Emotion of the main face in an image (a file or an RGB/gray array)."""
         image = decode.load_image(image_or_path)
-        crop, _ = self._face_crop(image)
+        crop, _ = self.face_crop(image)
         if crop is None:
             raise DataError("no face found in the image")
         return Prediction.from_probs(self.model("face").predict_proba(crop[None])[0], self.labels)
@@ -205,7 +205,8 @@ class Recognizer:
 
     # -- per-modality passes over the segments -----------------------------------------------
 
-    def _face_crop(self, image: np.ndarray) -> tuple[np.ndarray | None, faces.Box | None]:
+    def face_crop(self, image: np.ndarray) -> tuple[np.ndarray | None, faces.Box | None]:
+        """The main face's model-ready crop and its box (``None, None`` when there is none)."""
         box = faces.main_face(self.detector.detect(image))
         size = self.model("face").meta.preprocessing.get("size", 48)
         if box is not None:
@@ -226,7 +227,7 @@ class Recognizer:
         total = None if info.kind == "image" else int(info.duration * fps) + 1
         for t, frame in frames:
             frame_times.append(t)
-            crop, box = self._face_crop(frame)
+            crop, box = self.face_crop(frame)
             if crop is not None:
                 times.append(t)
                 crops.append(crop)

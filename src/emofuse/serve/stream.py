@@ -207,7 +207,7 @@ class StreamSession:
             image = cv2.resize(image, (round(w * scale), round(h * scale)))
             h, w = image.shape[:2]
         rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        crop, box = self.recognizer._face_crop(rgb)
+        crop, box = self.recognizer.face_crop(rgb)
         probs = None
         if crop is not None and box is not None:
             probs = self.recognizer.model("face").predict_proba(crop[None])[0]
