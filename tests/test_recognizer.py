@@ -36,6 +36,26 @@ def test_transcript_segments_carry_text_and_statuses(rec, video, tmp_path):
         assert sum(s.fused.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
 
 
+def test_transcript_segments_get_the_earlier_ones_as_context(tiny_models, video, tmp_path):
+    rec = Recognizer(tiny_models)
+    seen = {}
+    text_model = rec.model("text")
+    original = text_model.predict_proba
+
+    def spy(texts, context=None):
+        seen["texts"], seen["context"] = texts, context
+        return original(texts, context=context)
+
+    text_model.predict_proba = spy
+    srt = tmp_path / "t.srt"
+    srt.write_text(
+        "1\n00:00:00,000 --> 00:00:01,000\nHi.\n\n2\n00:00:01,000 --> 00:00:02,000\n\n\n"
+        "3\n00:00:02,000 --> 00:00:03,000\nGo away!\n\n"
+    )
+    rec.analyze(video, srt, modalities=["text"])
+    assert seen == {"texts": ["Hi.", "Go away!"], "context": [[], ["Hi."]]}
+
+
 def test_fixed_windows_without_transcript(rec, video):
     result = rec.analyze(video, window=1.0, modalities=["voice"])
     assert len(result.segments) == 3

@@ -91,13 +91,19 @@ class Recognizer:
 
     # -- one modality at a time -------------------------------------------------------------
 
-    def predict_text(self, texts: str | Sequence[str]) -> list[Prediction]:
-        """Emotion of each text. Empty or whitespace-only text raises :class:`DataError`."""
+    def predict_text(
+        self, texts: str | Sequence[str], context: Sequence[Sequence[str]] | None = None
+    ) -> list[Prediction]:
+        """Emotion of each text. Empty or whitespace-only text raises :class:`DataError`.
+
+        ``context``: optionally, per text, the previous utterances (oldest first).
+        """
         texts = [texts] if isinstance(texts, str) else list(texts)
         for t in texts:
             if not isinstance(t, str) or not t.strip():
                 raise DataError("empty text")
-        probs = self.model("text").predict_proba(texts)
+        ctx = None if context is None else [list(c) for c in context]
+        probs = self.model("text").predict_proba(texts, context=ctx)
         return [Prediction.from_probs(p, self.labels) for p in probs]
 
     def predict_voice(
@@ -287,7 +293,9 @@ class Recognizer:
         where = [i for i, s in enumerate(segments) if s.text and s.text.strip()]
         out = [ModalityResult("no text") for _ in segments]
         if where:
-            for i, pred in zip(where, self.predict_text([segments[i].text for i in where])):
+            texts = [segments[i].text for i in where]
+            context = [texts[:k] for k in range(len(texts))]  # earlier transcript segments
+            for i, pred in zip(where, self.predict_text(texts, context)):
                 out[i] = ModalityResult("ok", pred)
         return out
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from emofuse.errors import DataError
+from emofuse.errors import DataError, UsageError
 from emofuse.labels import CANONICAL
 from emofuse.models.artifact import ModelMeta, save_model
 from emofuse.models.registry import ARCHITECTURES
@@ -107,3 +107,73 @@ def test_shipped_weights_beat_chance():
     # Chance: majority-class weighted F1 on MELD ~0.30, uniform macro F1 ~0.14.
     assert scores["meld"] > 0.45, scores
     assert scores["goemotions"] > 0.40, scores
+
+
+def _save_context_lexical(directory: Path) -> None:
+    from emofuse.models.text_lexical import LexicalModel
+
+    torch.manual_seed(0)
+    config = {"in_dim": 33, "hidden": 8, "dropout": 0.0, "n_classes": 7, "context": 1}
+    head = TextHead(TextHeadConfig(**config))
+    texts = ["I love this!", "Go away.", "so sad", "wow!", "gross", "scary", "ok then"] * 2
+    lex = LexicalModel.fit(texts, np.arange(14) % 7, np.ones(14), min_df=1)
+    meta = ModelMeta(name="tiny-ctx", modality="text", architecture="text_head", config=config,
+                     labels=list(CANONICAL), temperature=1.2,
+                     preprocessing={"encoder": "minilm", "lexical": {"weight": 1.5},
+                                    "logit_bias": [0.1, 0, 0, 0, 0, 0, -0.1]})  # fmt: skip
+    save_model(head, meta, directory)
+    lex.save(directory)
+
+
+def test_context_and_lexical_model(tmp_path):
+    _save_context_lexical(tmp_path)
+    model = TextModel.load(tmp_path, encoder=FakeEncoder())
+    assert model.uses_context and model.lexical is not None
+    texts = ["I love this!", "Go away."]
+    no_ctx = model.predict_proba(texts)
+    # Empty / missing context is the same as no context.
+    np.testing.assert_allclose(model.predict_proba(texts, context=[[], None]), no_ctx, atol=1e-6)
+    p = model.predict_proba(texts, context=[["first", "so sad"], []])
+    np.testing.assert_allclose(p[1], no_ctx[1], atol=1e-6)
+    enc = FakeEncoder()
+    ctx = np.zeros((1, 16), np.float32)
+    ctx[0] = enc.encode(["so sad"])[0]
+    z = model.logits(enc.encode(texts[:1]), texts[:1], ctx)
+    np.testing.assert_allclose(p[:1], np.exp(z / 1.2) / np.exp(z / 1.2).sum(), atol=1e-5)
+    # By hand: head([e, e_prev, 1]) + 1.5 * lexical + bias.
+    x = torch.as_tensor(np.hstack([enc.encode(texts[:1]), ctx, [[1.0]]]).astype(np.float32))
+    with torch.inference_mode():
+        by_hand = model.head(x).numpy() + 1.5 * model.lexical.logits(texts[:1])
+    np.testing.assert_allclose(z, by_hand + np.array([0.1, 0, 0, 0, 0, 0, -0.1]), atol=1e-5)
+    with pytest.raises(UsageError):
+        model.predict_proba(texts, context=[[]])
+    with pytest.raises(UsageError):
+        model.logits(enc.encode(texts))  # the lexical branch needs the texts
+    with pytest.raises(DataError, match="empty text"):
+        model.predict_proba([""], context=[["hi"]])
+
+
+def test_lexical_matches_scikit_learn(tmp_path):
+    from functools import partial
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from emofuse.models.text_lexical import LexicalModel, analyze
+
+    texts = ["I can't believe it!!", "so so sad today", "what?! no way", "Ew. Gross, gross.",
+             "I'm scared", "ok", "love it, love you"]  # fmt: skip
+    lex = LexicalModel.fit(texts, np.arange(7), np.ones(7), min_df=1)
+    lex.save(tmp_path)
+    loaded = LexicalModel.load(tmp_path)
+    assert loaded.vocabulary == lex.vocabulary and loaded.settings == lex.settings
+    vec = TfidfVectorizer(analyzer=partial(analyze, **lex.settings), sublinear_tf=True,
+                          vocabulary={t: i for i, t in enumerate(lex.vocabulary)})  # fmt: skip
+    vec.fit(texts)
+    probe = [*texts, "never seen words zzz", "!"]
+    np.testing.assert_allclose(
+        loaded.features(probe).toarray(), vec.transform(probe).toarray(), atol=1e-6
+    )
+    assert loaded.logits(texts).argmax(1).tolist() == list(range(7))
+    assert loaded.logits([]).shape == (0, 7)
+    with pytest.raises(DataError):
+        LexicalModel.load(tmp_path / "nowhere")

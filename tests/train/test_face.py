@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 
 from emofuse.labels import CANONICAL, MAPPINGS
 from emofuse.models.face_cnn import FaceModel
-from emofuse.train.face import augment, evaluate_face, load_split, train_face
+from emofuse.train.face import augment, evaluate_face, load_split, split_holdout, train_face
 
 TINY = {"widths": [4, 8], "depths": [1, 1]}
 METRIC_KEYS = {"n", "accuracy", "weighted_f1", "macro_f1", "per_class", "ece_before", "ece_after"}
@@ -21,13 +21,13 @@ METRIC_KEYS = {"n", "accuracy", "weighted_f1", "macro_f1", "per_class", "ece_bef
 
 @pytest.fixture(scope="module")
 def fer_root(tmp_path_factory) -> Path:
-    """A FER-layout folder: 3 random 48x48 jpgs per label and split."""
+    """A FER-layout folder: 10 (train) or 3 (validation) random 48x48 jpgs per label."""
     root = tmp_path_factory.mktemp("fer")
     rng = np.random.default_rng(0)
     for split in ("train", "validation"):
         for label in MAPPINGS["fer2013"]:
             (root / split / label).mkdir(parents=True)
-            for i in range(3):
+            for i in range(10 if split == "train" else 3):
                 img = rng.integers(0, 256, (48, 48), dtype=np.uint8)
                 cv2.imwrite(str(root / split / label / f"{label}_{i}.jpg"), img)
     return root
@@ -68,7 +68,15 @@ def test_limit_and_determinism(fer_root, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
     meta = json.loads((tmp_path / "a" / "model.json").read_text())
     assert meta["metrics"]["validation"]["n"] == 10
-    assert meta["training"]["history"][0]["images"] == 10
+    assert meta["training"]["history"][0]["images"] == 9  # 1 of the 10 is held out
+    assert meta["metrics"]["holdout"]["n"] == 1
+
+
+def test_holdout_is_stratified_and_disjoint():
+    y = np.repeat(np.arange(7), 20)
+    fit, held = split_holdout(y, 0.1, seed=0)
+    assert not set(fit) & set(held) and len(fit) + len(held) == len(y)
+    assert np.bincount(y[held]).tolist() == [2] * 7
 
 
 def test_augment_shape_range_and_seed():

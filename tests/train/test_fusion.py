@@ -1,49 +1,98 @@
-import numpy as np
+import json
 
+import numpy as np
+import pytest
+
+from emofuse.errors import DataError
 from emofuse.labels import CANONICAL
-from emofuse.train.fusion import pair_triples
+from emofuse.train import fusion as fusion_recipe
+from emofuse.train.fusion import pair_triples, tune_fusion, voice_oof
 
 K = len(CANONICAL)
 
 
-def _val(n_voice=14, n_pool=70, seed=0):
-    rng = np.random.default_rng(seed)
+def onehot(y):
+    return np.eye(K)[y]
 
-    def onehot(y):
-        return np.eye(K)[y]
 
-    v_y = np.arange(n_voice) % K
-    f_y, t_y = rng.permutation(np.arange(n_pool) % K), rng.permutation(np.arange(n_pool) % K)
-    speakers = np.array([f"Actor_{17 + i % 4}" for i in range(n_voice)])
-    return {
-        "voice": (onehot(v_y), v_y, speakers),
-        "face": (onehot(f_y), f_y, None),
-        "text": (onehot(t_y), t_y, None),
-    }
+def _pool(n, seed):
+    y = np.random.default_rng(seed).permutation(np.arange(n) % K)
+    return onehot(y), y
 
 
 def test_triples_share_the_voice_label():
-    probs, y = pair_triples(_val(), np.random.default_rng(0), draws=3)
+    v_y = np.arange(14) % K
+    probs, y = pair_triples(
+        (onehot(v_y), v_y),
+        {"face": _pool(70, 1), "text": _pool(70, 2)},
+        np.random.default_rng(0),
+        3,
+    )
     assert len(y) == 14 * 3
     for m in ("voice", "face", "text"):
         assert (probs[m].argmax(1) == y).all()
 
 
-def test_halves_use_disjoint_face_and_text_items():
-    val = _val()
-    val["face"] = (
-        np.arange(70)[:, None] * np.ones((1, K)),
-        val["face"][1],
-        None,
-    )  # row id in probs
-    p0, _ = pair_triples(val, np.random.default_rng(0), 5, half=0)
-    p1, _ = pair_triples(val, np.random.default_rng(0), 5, half=1)
-    ids0, ids1 = set(p0["face"][:, 0].astype(int)), set(p1["face"][:, 0].astype(int))
-    assert ids0 and ids1 and not ids0 & ids1
+def test_clips_without_a_same_label_partner_are_skipped():
+    v_y = np.array([0, 1, 2])
+    face_y = np.array([0, 0, 1])  # no label 2
+    probs, y = pair_triples(
+        (onehot(v_y), v_y), {"face": (onehot(face_y), face_y)}, np.random.default_rng(0), 2
+    )
+    assert y.tolist() == [0, 0, 1, 1] and set(probs) == {"voice", "face"}
 
 
-def test_voice_mask_selects_clips():
-    val = _val()
-    mask = np.isin(val["voice"][2], ["Actor_17"])
-    _, y = pair_triples(val, np.random.default_rng(0), 1, voice_mask=mask)
-    assert len(y) == mask.sum()
+def _cv_json(path, monkeypatch, n_per_actor=8, seed=0):
+    """A 5-fold CV result (8 native logits per clip) and a stand-in RAVDESS manifest."""
+    import pandas as pd
+
+    from emofuse.train import voice
+
+    rng = np.random.default_rng(seed)
+    folds = {}
+    for k in range(5):
+        actors = list(range(4 * k + 1, 4 * k + 5))
+        y = np.tile(np.arange(n_per_actor) % 8, 4)
+        logits = 3 * np.eye(8)[y] + rng.normal(size=(len(y), 8))
+        folds[str(k + 1)] = {
+            "test_actors": actors,
+            "temperature": 1.0 + k / 10,
+            "clean_logits": logits.tolist(),
+            "y_native": y.tolist(),
+        }
+    path.write_text(json.dumps({"folds": folds}))
+
+    def frame(root, actors):
+        return pd.DataFrame(
+            {"speaker": [f"Actor_{a:02d}" for a in actors for _ in range(n_per_actor)]}
+        )
+
+    monkeypatch.setattr(voice, "_frame", frame)
+    return path
+
+
+def test_voice_oof_merges_calm_and_cross_fits(tmp_path, monkeypatch):
+    p, y, actor = voice_oof(_cv_json(tmp_path / "cv.json", monkeypatch), tmp_path)
+    assert p.shape == (160, K) and len(y) == len(actor) == 160
+    assert np.allclose(p.sum(1), 1) and sorted(set(actor)) == list(range(1, 21))
+    assert set(y) == set(range(K))  # calm (native 1) counted as neutral (0)
+    with pytest.raises(DataError, match="no voice cross-validation"):
+        voice_oof(tmp_path / "missing.json", tmp_path)
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(DataError, match="no cross-validation folds"):
+        voice_oof(tmp_path / "bad.json", tmp_path)
+
+
+def test_tune_fusion_cross_fits_by_actor_fold(tmp_path, monkeypatch):
+    pools = {"tune": _pool(140, 3), "score": _pool(140, 4)}
+    monkeypatch.setattr(fusion_recipe, "Recognizer", lambda model_dir: None)
+    monkeypatch.setattr(fusion_recipe, "face_pools", lambda rec, root, limit: pools)
+    monkeypatch.setattr(fusion_recipe, "text_pools", lambda rec, root, limit: pools)
+    out = tune_fusion(tmp_path, tmp_path, _cv_json(tmp_path / "cv.json", monkeypatch), draws=2)
+    saved = json.loads((tmp_path / "fusion.json").read_text())
+    assert saved["weights"] == out["weights"] and set(out["weights"]) == {"voice", "face", "text"}
+    assert out["n_triples"] == 160 * 2
+    assert "5-fold cross-fitted" in out["metrics"]["protocol"]
+    # one-hot face/text pools are always right, so fusion can only match or beat voice alone
+    assert out["metrics"]["accuracy_fused"] >= out["metrics"]["accuracy_voice"]
+    assert out["metrics"]["accuracy_face"] == 1.0

@@ -1,7 +1,9 @@
 """Train the face CNN on FER2013 and save a calibrated, self-describing artefact.
 
-Trains on ``train``, keeps the epoch with the best ``validation`` accuracy, fits a
-temperature on the validation logits and writes ``model.safetensors`` + ``model.json``.
+Trains on ``train`` minus a stratified held-out part (``holdout``, 10%), keeps the epoch
+with the best held-out accuracy, fits the temperature on the held-out logits, and only
+then scores ``validation``, which training and selection never see. Writes
+``model.safetensors`` + ``model.json``.
 Images are decoded once into a ``uint8`` array; augmentation runs batched in torch.
 
 >>> from pathlib import Path
@@ -156,12 +158,30 @@ class _ThreadTuner:
                 self.best = min(self.times, key=lambda c: float(np.median(self.times[c])))
 
 
-def _val_metrics(logits: np.ndarray, y: np.ndarray) -> tuple[dict[str, Any], float]:
-    t = fit_temperature(logits, y)
+def _val_metrics(logits: np.ndarray, y: np.ndarray, t: float) -> dict[str, Any]:
     metrics = classification_metrics(y, logits.argmax(1), labels=list(CANONICAL))
     metrics["ece_before"] = expected_calibration_error(softmax(logits), y)
     metrics["ece_after"] = expected_calibration_error(softmax(logits, t), y)
-    return metrics, t
+    return metrics
+
+
+def split_holdout(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified ``(fit_indices, holdout_indices)`` of ``y``; ``fraction`` goes to the holdout.
+
+    Falls back to a plain random split when ``y`` is too small to stratify.
+
+    >>> fit, held = split_holdout(np.array([0, 1] * 10), 0.2, seed=0)
+    >>> len(fit), len(held)
+    (16, 4)
+    """
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(len(y))
+    try:
+        fit, held = train_test_split(idx, test_size=fraction, stratify=y, random_state=seed)
+    except ValueError:  # fewer held-out items than classes, or a class with one item
+        fit, held = train_test_split(idx, test_size=fraction, random_state=seed)
+    return np.sort(fit), np.sort(held)
 
 
 def train_face(
@@ -174,6 +194,7 @@ def train_face(
     weight_decay: float = 0.05,
     label_smoothing: float = 0.1,
     tta_flip: bool = True,
+    holdout: float = 0.1,
     config: dict[str, Any] | None = None,
     time_budget: float | None = None,
     seed: int = 0,
@@ -181,7 +202,10 @@ def train_face(
     progress: bool = True,
     limit: int | None = None,
 ) -> dict[str, Any]:
-    """Train :class:`FaceCNN` on FER2013 ``train``, select on ``validation``, save to ``out_dir``.
+    """Train :class:`FaceCNN` on FER2013 ``train``, select on a held-out part, save it.
+
+    ``holdout`` is the stratified fraction of ``train`` kept out of training to pick the
+    epoch and fit the temperature; ``validation`` is scored once, at the end.
 
     ``config`` overrides :class:`FaceCNNConfig` fields; ``limit`` keeps that many images
     per split (smoke tests). With ``time_budget`` (seconds) the learning-rate schedule
@@ -196,7 +220,10 @@ def train_face(
     g = torch.Generator().manual_seed(seed)
     cfg = FaceCNNConfig(**(config or {}))
     with _threads(threads):
-        x_train, y_train = load_split(data_root, "train", limit=limit, seed=seed)
+        x_all, y_all = load_split(data_root, "train", limit=limit, seed=seed)
+        fit_idx, held_idx = split_holdout(y_all, holdout, seed)
+        x_train, y_train = x_all[fit_idx], y_all[fit_idx]
+        x_sel, y_sel = x_all[held_idx], y_all[held_idx]
         x_val, y_val = load_split(data_root, "validation", limit=limit, seed=seed)
         mean, std = float(x_train.mean() / 255), float(x_train.std() / 255)
         hyper = {
@@ -208,6 +235,7 @@ def train_face(
             "schedule": "linear warm-up 15% + cosine",
             "augmentation": AUGMENT,
             "seed": seed,
+            "holdout": holdout,
             "time_budget_s": time_budget,
         }
         meta = ModelMeta(
@@ -225,8 +253,10 @@ def train_face(
                 "crop": "haar tight face box, no margin",
             },
             training={
-                "data": f"FER2013 train ({len(y_train):,} images)",
-                "selection": f"FER2013 validation (PublicTest, {len(y_val):,})",
+                "data": f"FER2013 train minus a {holdout:.0%} holdout ({len(y_train):,} images)",
+                "selection": f"stratified {holdout:.0%} of FER2013 train ({len(y_sel):,}, "
+                f"seed {seed}): epoch and temperature",
+                "evaluation": f"FER2013 validation (PublicTest, {len(y_val):,}), scored once",
                 "recipe": "emofuse.train.face",
                 **hyper,
             },
@@ -282,19 +312,19 @@ def train_face(
                 if seen == 0:
                     break
                 module.eval()
-                acc = float((evaluator.logits(x_val).argmax(1) == y_val).mean())
+                acc = float((evaluator.logits(x_sel).argmax(1) == y_sel).mean())
                 history.append(
                     {
                         "epoch": epoch,
                         "images": seen,
                         "loss": loss_sum / seen,
-                        "val_accuracy": acc,
+                        "holdout_accuracy": acc,
                         "seconds": round(time.time() - started, 1),
                     }
                 )
                 if progress:
                     print(
-                        f"epoch {epoch:3d}  loss {loss_sum / seen:.4f}  val acc {acc:.4f}  "
+                        f"epoch {epoch:3d}  loss {loss_sum / seen:.4f}  holdout acc {acc:.4f}  "
                         f"({time.time() - started:.0f} s)",
                         flush=True,
                     )
@@ -308,10 +338,14 @@ def train_face(
             raise DataError("training saw no images (empty train split or zero budget)")
         module.load_state_dict(best[2])
         module.eval()
-        val_logits = evaluator.logits(x_val)
-        metrics, temperature = _val_metrics(val_logits, y_val)
+        sel_logits = evaluator.logits(x_sel)
+        temperature = fit_temperature(sel_logits, y_sel)
+        metrics = _val_metrics(evaluator.logits(x_val), y_val, temperature)
         meta.temperature = temperature
-        meta.metrics = {"validation": metrics}
+        meta.metrics = {
+            "validation": metrics,
+            "holdout": _val_metrics(sel_logits, y_sel, temperature),
+        }
         seconds = round(time.time() - started, 1)
         meta.training.update(
             {
@@ -351,4 +385,4 @@ def evaluate_face(
     return metrics
 
 
-__all__ = ["augment", "evaluate_face", "load_split", "train_face"]
+__all__ = ["augment", "evaluate_face", "load_split", "split_holdout", "train_face"]

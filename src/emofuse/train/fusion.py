@@ -1,142 +1,187 @@
-"""Tune the late-fusion weights of the default models on validation data.
+"""Tune the late-fusion weights of the default models on data none of them trained on.
 
-There is no corpus here with face, voice and text recorded together, so validation
-triples are built the way the pairing report builds a multimodal corpus: each
-RAVDESS validation clip (actors 17-20) is paired with FER2013 validation faces and
-MELD/GoEmotions dev texts of the same canonical emotion. The reported fused accuracy
-is cross-fitted (weights fit on actors 17-18 scored on 19-20 and vice versa, with the
-face and text pools split in halves as well); the shipped weights are fit on all.
+There is no corpus here with face, voice and text recorded together, so triples are built
+the way the pairing report builds a multimodal corpus: each RAVDESS clip is paired with
+faces and texts of the same canonical emotion. Every probability comes from a model that
+never trained on that item:
 
->>> tune_fusion(Path("src/emofuse/weights"), Path("../shared/data"))   # doctest: +SKIP
+- voice: the out-of-fold probabilities of the actor-independent 5-fold cross-validation
+  (the shipped voice model trains on all 20 actors, so it has no unseen RAVDESS clips);
+- face and text: for *tuning*, the holdouts of ``train`` their recipes kept out; for
+  *scoring*, FER2013 ``validation`` and MELD/GoEmotions ``dev``.
+
+The reported fused accuracy is cross-fitted by actor fold: weights fit on the other folds'
+clips x tuning pools, scored on the fold's clips x scoring pools. The shipped weights are
+fit on all clips x tuning pools.
+
+>>> tune_fusion(Path("src/emofuse/weights"), Path("../shared/data"),
+...             Path("runs/voice_cv/cv.json"))                       # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..errors import DataError
 from ..fusion import LateFusion
 from ..labels import CANONICAL
 from ..recognizer import Recognizer
 
-VAL_ACTORS = (17, 18, 19, 20)
+#: modality -> (probabilities (N, 7), canonical label indices (N,))
+Pool = tuple[np.ndarray, np.ndarray]
 
 
-def validation_probs(rec: Recognizer, data_root: Path, limit: int | None = None) -> dict[str, Any]:
-    """Per-modality probabilities and canonical label indices on each validation set."""
-    import cv2
+def voice_oof(cv_json: Path, data_root: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Out-of-fold voice ``(canonical probabilities, labels, actor)`` from the CV results.
 
-    from ..data.datasets.fer2013 import prepare_fer2013
-    from ..data.datasets.goemotions import prepare_goemotions
-    from ..data.datasets.meld import prepare_meld
-    from ..data.datasets.ravdess import prepare_ravdess
-    from ..media.decode import load_audio
+    Each fold's test-clip logits are scaled by the mean temperature of the *other* folds
+    (cross-fitted, as in the CV's calibration figures) and calm is summed into neutral.
+    Clip order within a fold is the RAVDESS manifest order of its test actors.
+    """
+    from ..calibration import softmax
+    from .voice import _frame, merge_matrix, to_canonical_index
 
-    def head(df):
-        return df if limit is None else df.groupby("label_canonical").head(limit)
+    path = Path(cv_json)
+    if not path.is_file():
+        raise DataError(f"no voice cross-validation results at {path}: run the voice CV first")
+    folds = json.loads(path.read_text()).get("folds") or {}
+    if not folds:
+        raise DataError(f"{path} has no cross-validation folds")
+    temps = {k: float(f["temperature"]) for k, f in folds.items()}
+    probs, labels, actors = [], [], []
+    for k, fold in folds.items():
+        others = [t for j, t in temps.items() if j != k]
+        t = float(np.mean(others)) if others else 1.0
+        logits = np.asarray(fold["clean_logits"], dtype=np.float64)
+        speakers = _frame(Path(data_root) / "ravdess", fold["test_actors"])["speaker"]
+        if len(speakers) != len(logits):
+            raise DataError(f"{path}: fold {k} has {len(logits)} clips, the data {len(speakers)}")
+        probs.append(softmax(logits, t) @ merge_matrix())
+        labels.append(to_canonical_index(np.asarray(fold["y_native"])))
+        actors.append(speakers.str.removeprefix("Actor_").astype(int).to_numpy())
+    return np.concatenate(probs), np.concatenate(labels), np.concatenate(actors)
 
-    voice = prepare_ravdess(data_root / "ravdess").frame
-    voice = head(voice[voice["speaker"].isin([f"Actor_{a:02d}" for a in VAL_ACTORS])])
-    faces = prepare_fer2013(data_root / "fer2013").frame
-    faces = head(faces[faces["split"] == "validation"])
-    meld = prepare_meld(data_root / "meld").frame
-    goemo = prepare_goemotions(data_root / "goemotions", label_set="ekman").frame
-    texts = head(
-        _concat(
-            meld[meld["split"] == "dev"],
-            goemo[(goemo["split"] == "dev") & (goemo["n_labels"] == 1)],
-        )
-    )
 
-    waves = [load_audio(data_root / "ravdess" / p) for p in voice["audio"]]
-    crops = np.stack(
-        [cv2.imread(str(data_root / "fer2013" / p), cv2.IMREAD_GRAYSCALE) for p in faces["image"]]
-    )
+def face_pools(rec: Recognizer, data_root: Path, limit: int | None = None) -> dict[str, Pool]:
+    """``{"tune": FER2013 train holdout, "score": FER2013 validation}`` face probabilities."""
+    from .face import load_split, split_holdout
+
+    model = rec.model("face")
+    training = model.meta.training
+    x, y = load_split(data_root / "fer2013", "train", limit=limit)
+    _, held = split_holdout(y, float(training.get("holdout", 0.1)), int(training.get("seed", 0)))
+    xv, yv = load_split(data_root / "fer2013", "validation", limit=limit)
     return {
-        "voice": (rec.model("voice").predict_proba(waves), _y(voice), voice["speaker"].to_numpy()),
-        "face": (rec.model("face").predict_proba(crops), _y(faces), None),
-        "text": (rec.model("text").predict_proba(list(texts["text"])), _y(texts), None),
+        "tune": (model.predict_proba(x[held]), y[held]),
+        "score": (model.predict_proba(xv), yv),
     }
 
 
+def text_pools(rec: Recognizer, data_root: Path, limit: int | None = None) -> dict[str, Pool]:
+    """``{"tune": train holdout, "score": MELD dev + GoEmotions dev}``, single-label texts.
+
+    MELD utterances get their dialogue's previous utterances as context, as in training.
+    """
+    from .text import holdout_split, load_text_corpora, previous_texts
+
+    model = rec.model("text")
+    df = load_text_corpora(data_root, limit)
+    context = previous_texts(df)
+    single = df["labels"].map(len).eq(1).to_numpy()
+    _, held = holdout_split(df, seed=int(model.meta.training.get("seed", 0)))
+    dev = df["split"].eq("dev").to_numpy()
+    out = {}
+    for name, mask in (("tune", held & single), ("score", dev & single)):
+        rows = np.flatnonzero(mask)
+        y = np.array([CANONICAL.index(df["labels"].iat[i][0]) for i in rows])
+        texts = [df["text"].iat[i] for i in rows]
+        out[name] = (model.predict_proba(texts, context=[context[i] for i in rows]), y)
+    return out
+
+
 def pair_triples(
-    val: dict[str, Any], rng: np.random.Generator, draws: int, voice_mask=None, half=None
-):
-    """Pair each voice clip with ``draws`` same-label faces and texts; return probs and labels."""
-    v_probs, v_y, _ = val["voice"]
-    keep = np.ones(len(v_y), bool) if voice_mask is None else voice_mask
-    probs: dict[str, list] = {"voice": [], "face": [], "text": []}
+    voice: Pool, others: dict[str, Pool], rng: np.random.Generator, draws: int
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Pair each voice clip with ``draws`` same-label items from each of ``others``."""
+    v_probs, v_y = voice
+    pools = {
+        m: {c: np.flatnonzero(y == c) for c in range(len(CANONICAL))}
+        for m, (_, y) in others.items()
+    }
+    probs: dict[str, list] = {"voice": [], **{m: [] for m in others}}
     labels = []
-    pools = {}
-    for m in ("face", "text"):
-        _, y, _ = val[m]
-        idx = np.arange(len(y))
-        if half is not None:  # disjoint halves of the face/text pools per fold
-            idx = idx[(idx % 2) == half]
-        pools[m] = {c: idx[y[idx] == c] for c in range(len(CANONICAL))}
-    for i in np.flatnonzero(keep):
-        c = v_y[i]
-        if any(len(pools[m][c]) == 0 for m in pools):
+    for i, c in enumerate(v_y):
+        if any(len(pools[m][c]) == 0 for m in others):
             continue
         for _ in range(draws):
             probs["voice"].append(v_probs[i])
-            for m in ("face", "text"):
-                probs[m].append(val[m][0][rng.choice(pools[m][c])])
+            for m, (p, _) in others.items():
+                probs[m].append(p[rng.choice(pools[m][c])])
             labels.append(c)
     return {m: np.asarray(p) for m, p in probs.items()}, np.asarray(labels)
 
 
 def tune_fusion(
-    model_dir: Path, data_root: Path, *, draws: int = 5, seed: int = 0, limit: int | None = None
-) -> dict:
-    """Fit the fusion weights, write ``model_dir/fusion.json`` and return its metrics."""
-    rec = Recognizer(model_dir)
-    val = validation_probs(rec, data_root, limit)
-    speakers = val["voice"][2]
-    folds = [
-        np.isin(speakers, ["Actor_17", "Actor_18"]),
-        np.isin(speakers, ["Actor_19", "Actor_20"]),
-    ]
+    model_dir: Path,
+    data_root: Path,
+    voice_cv: Path,
+    *,
+    draws: int = 5,
+    seed: int = 0,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """Fit the fusion weights, write ``model_dir/fusion.json`` and return its metrics.
 
+    ``voice_cv``: the JSON of :func:`emofuse.train.voice.cross_validate_voice` (with its
+    out-of-fold predictions).
+    """
+    rec = Recognizer(model_dir)
+    v_probs, v_y, actor = voice_oof(voice_cv, data_root)
+    pools = {"face": face_pools(rec, data_root, limit), "text": text_pools(rec, data_root, limit)}
+    tune = {m: p["tune"] for m, p in pools.items()}
+    score = {m: p["score"] for m, p in pools.items()}
+    folds = sorted({(int(a) - 1) // 4 for a in actor})
+    fold_of = (actor.astype(int) - 1) // 4
     scores: dict[str, list[float]] = {}
-    for k, test_mask in enumerate(folds):
+    for k in folds:
+        inside = fold_of == k
         fit_p, fit_y = pair_triples(
-            val, np.random.default_rng(seed + k), draws, folds[1 - k], half=1 - k
+            (v_probs[~inside], v_y[~inside]), tune, np.random.default_rng(seed + k), draws
         )
         test_p, test_y = pair_triples(
-            val, np.random.default_rng(seed + 10 + k), draws, test_mask, half=k
+            (v_probs[inside], v_y[inside]), score, np.random.default_rng(seed + 100 + k), draws
         )
         fusion = LateFusion().fit(fit_p, fit_y)
         scores.setdefault("fused", []).append(_acc(fusion.predict_proba(test_p), test_y))
         for m in test_p:
             scores.setdefault(m, []).append(_acc(test_p[m], test_y))
-
-    all_p, all_y = pair_triples(val, np.random.default_rng(seed), draws)
+    all_p, all_y = pair_triples((v_probs, v_y), tune, np.random.default_rng(seed), draws)
     fusion = LateFusion().fit(all_p, all_y)
     metrics = {f"accuracy_{m}": round(float(np.mean(v)), 4) for m, v in scores.items()}
+    metrics["accuracy_fused_std"] = round(float(np.std(scores["fused"])), 4)
     info = {
         "tuned_on": (
-            "validation triples: RAVDESS actors 17-20 clips x FER2013 validation faces x "
-            f"MELD/GoEmotions dev texts of the same emotion ({draws} draws per clip, seed {seed})"
+            "triples of RAVDESS clips (out-of-fold voice probabilities, actors 1-20) x "
+            "FER2013 train-holdout faces x MELD/GoEmotions train-holdout texts of the same "
+            f"emotion ({draws} draws per clip, seed {seed})"
         ),
         "n_triples": len(all_y),
-        "metrics": {**metrics, "protocol": "2-fold cross-fitted by RAVDESS actor (17-18 vs 19-20)"},
+        "metrics": {
+            **metrics,
+            "protocol": (
+                f"{len(folds)}-fold cross-fitted by RAVDESS actor fold: weights fit on the "
+                "other folds x holdout pools, scored on the fold's clips x FER2013 "
+                "validation faces x MELD/GoEmotions dev texts"
+            ),
+        },
     }
     fusion.save(Path(model_dir) / "fusion.json", **info)
     return {"weights": fusion.weights_, **info}
 
 
-def _y(df) -> np.ndarray:
-    return np.array([CANONICAL.index(c) for c in df["label_canonical"]])
-
-
 def _acc(probs: np.ndarray, y: np.ndarray) -> float:
     return float((probs.argmax(1) == y).mean())
-
-
-def _concat(*dfs):
-    import pandas as pd
-
-    return pd.concat(dfs, ignore_index=True)
