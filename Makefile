@@ -34,7 +34,7 @@ lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 bench: install
-	$(BIN)/python bench/models_table.py
+	$(BIN)/python bench/accuracy.py
 	$(BIN)/python bench/analyze.py
 	$(BIN)/python bench/live.py
 	$(BIN)/python bench/encoders.py

@@ -120,7 +120,14 @@ def measure_face(data: Path, folder: Path) -> dict[str, Any]:
 def measure_text(data: Path, folder: Path) -> dict[str, Any]:
     from emofuse.train.text import evaluate_text
 
-    return evaluate_text(folder, data, cache_dir=ROOT / ".cache" / "emofuse")
+    training = json.loads((folder / "model.json").read_text())["training"]
+    out = evaluate_text(folder, data, cache_dir=ROOT / ".cache" / "emofuse")
+    n_meld, n_goemo = out["meld_dev"]["n"], out["goemotions_dev"]["n"]
+    out["protocol"] = (
+        f"trained on {training.get('data')}; selected on {training.get('selection')}; scored on "
+        f"MELD dev ({n_meld:,}) and single-label GoEmotions Ekman dev ({n_goemo:,})"
+    )
+    return out
 
 
 def measure_voice(data: Path, folder: Path, rerun_cv: bool, out: Path) -> dict[str, Any]:
@@ -235,7 +242,7 @@ def render(results: dict[str, Any]) -> str:
         "",
         f"- face: {face['protocol']}.",
         f"- voice: {voice['protocol']} ({voice['source']}).",
-        f"- text: {text.get('protocol', 'MELD dev and single-label GoEmotions Ekman dev')}.",
+        f"- text: {text['protocol']}.",
         "",
         "## Calibration (expected calibration error, 15 bins)",
         "",
@@ -270,6 +277,18 @@ def render(results: dict[str, Any]) -> str:
                     _pt(acc, v["accuracy_mean"]),
                 )
             )
+    fusion = results["fusion"]
+    fm = fusion["metrics"]
+    weights = ", ".join(f"{k} {v:.2f}" for k, v in sorted(fusion["weights"].items()))
+    out += [
+        "",
+        "## Late fusion (recorded in weights/fusion.json by `emofuse.train.fusion`)",
+        "",
+        f"Weights {weights}, tuned on {fusion['tuned_on']}. Scored {fm['protocol']}: "
+        f"fused {_pct(fm['accuracy_fused'])} ± {_pct(fm['accuracy_fused_std'])} vs voice "
+        f"{_pct(fm['accuracy_voice'])}, face {_pct(fm['accuracy_face'])}, text "
+        f"{_pct(fm['accuracy_text'])} on the same triples.",
+    ]
     out += [
         "",
         "## Per-class F1 (face, FER2013 validation)",
@@ -289,10 +308,19 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, default=WEIGHTS)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--voice-cv", action="store_true", help="re-run the voice 5-fold CV")
+    parser.add_argument(
+        "--render-only", action="store_true", help="rewrite accuracy.md from accuracy.json"
+    )
     args = parser.parse_args()
     if not args.data.is_dir():
         raise SystemExit(f"error: data folder not found: {args.data}")
     args.out.mkdir(parents=True, exist_ok=True)
+    from emofuse.models.artifact import write_atomic
+
+    if args.render_only:
+        results = json.loads((args.out / "accuracy.json").read_text())
+        write_atomic(args.out / "accuracy.md", render(results).encode())
+        return
     results: dict[str, Any] = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "date": time.strftime("%Y-%m-%d"),
@@ -302,9 +330,8 @@ def main() -> None:
     print(f"face: accuracy {results['face']['accuracy']:.4f}", flush=True)
     results["voice"] = measure_voice(args.data, args.weights / "voice", args.voice_cv, args.out)
     results["text"] = measure_text(args.data, args.weights / "text")
+    results["fusion"] = json.loads((args.weights / "fusion.json").read_text())
     print("text:", {k: results["text"][k]["weighted_f1"] for k in ("meld_dev", "goemotions_dev")})
-    from emofuse.models.artifact import write_atomic
-
     write_atomic(args.out / "accuracy.json", json.dumps(results, indent=2, default=float).encode())
     write_atomic(args.out / "accuracy.md", render(results).encode())
     print(render(results))

@@ -4,6 +4,13 @@
 frequency and pools over time with attentive statistics (masked, so any length works).
 ``VoiceModel`` turns raw 16 kHz waves into probabilities exactly as training did.
 
+A network trained on a corpus' native labels (RAVDESS: 8, with calm) records them in
+``meta.preprocessing["native_labels"]`` and the merge onto :attr:`VoiceModel.labels` in
+``meta.preprocessing["label_merge"]``; :meth:`VoiceModel.predict_proba` then sums the
+temperature-softmax of the native logits into the canonical labels (calm -> neutral), and
+:meth:`VoiceModel.predict_native_proba` returns the native columns. Older artefacts
+without native labels behave as before (the network's outputs are the labels).
+
 >>> import numpy as np
 >>> model = VoiceModel.load()                                   # doctest: +SKIP
 >>> wave = np.zeros(16000 * 3, dtype="float32")                 # 3 s at 16 kHz
@@ -175,7 +182,33 @@ class VoiceModel:
 
     @property
     def labels(self) -> list[str]:
+        """The labels :meth:`predict_proba` returns (the canonical set for RAVDESS models)."""
         return list(self.meta.labels)
+
+    @property
+    def native_labels(self) -> list[str] | None:
+        """The network's own output labels when they differ from :attr:`labels`, else ``None``."""
+        native = self.meta.preprocessing.get("native_labels")
+        return list(native) if native else None
+
+    @property
+    def output_labels(self) -> list[str]:
+        """What the network's logits are over: :attr:`native_labels` or :attr:`labels`."""
+        return self.native_labels or self.labels
+
+    def merge_matrix(self) -> np.ndarray:
+        """``(n_outputs, n_labels)`` 0/1 matrix summing output probabilities into labels."""
+        labels, outputs = self.labels, self.output_labels
+        if self.native_labels is None:
+            return np.eye(len(labels))
+        merge = self.meta.preprocessing.get("label_merge") or {}
+        m = np.zeros((len(outputs), len(labels)))
+        for i, native in enumerate(outputs):
+            target = merge.get(native, native)
+            if target not in labels:
+                raise DataError(f"native label {native!r} maps to {target!r}, not in {labels}")
+            m[i, labels.index(target)] = 1.0
+        return m
 
     @property
     def sample_rate(self) -> int:
@@ -207,12 +240,15 @@ class VoiceModel:
 
     @torch.inference_mode()
     def chunk_logits(self, waves: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Raw logits per wave, one row per window: ``[(n_windows_i, n_labels), ...]``."""
+        """Raw network logits per wave, one row per window: ``[(n_windows_i, n_outputs), ...]``.
+
+        ``n_outputs`` is ``len(output_labels)`` (8 for a native RAVDESS network).
+        """
         if isinstance(waves, np.ndarray) and waves.ndim == 1:
             raise UsageError("pass a list of waves (or a 2-D array), not a single 1-D wave")
         chunks = [(i, c) for i, w in enumerate(waves) for c in self._prepare(w, i)]
         feats = [self.features(c) for _, c in chunks]
-        out = np.zeros((len(feats), len(self.labels)), dtype=np.float32)
+        out = np.zeros((len(feats), len(self.output_labels)), dtype=np.float32)
         by_length: dict[int, list[int]] = {}
         for k, f in enumerate(feats):  # batch equal lengths only: no padding at inference
             by_length.setdefault(f.shape[-1], []).append(k)
@@ -224,13 +260,28 @@ class VoiceModel:
         owners = np.array([i for i, _ in chunks], dtype=int)
         return [out[owners == i] for i in range(len(waves))]
 
-    def predict_proba(self, waves: Sequence[np.ndarray]) -> np.ndarray:
-        """Calibrated probabilities ``(N, n_labels)``; long waves average their windows."""
+    def _output_proba(self, waves: Sequence[np.ndarray]) -> np.ndarray:
         if len(waves) == 0:
-            return np.zeros((0, len(self.labels)), dtype=np.float32)
+            return np.zeros((0, len(self.output_labels)))
         t = float(self.meta.temperature)
-        probs = [softmax(lg, t).mean(axis=0) for lg in self.chunk_logits(waves)]
-        return np.stack(probs).astype(np.float32)
+        return np.stack([softmax(lg, t).mean(axis=0) for lg in self.chunk_logits(waves)])
+
+    def predict_proba(self, waves: Sequence[np.ndarray]) -> np.ndarray:
+        """Calibrated probabilities ``(N, n_labels)``; long waves average their windows.
+
+        A native-label network's probabilities are summed into :attr:`labels` (calm into
+        neutral) after the temperature softmax.
+        """
+        probs = self._output_proba(waves)
+        if self.native_labels is not None:
+            probs = probs @ self.merge_matrix()
+        return probs.astype(np.float32)
+
+    def predict_native_proba(self, waves: Sequence[np.ndarray]) -> np.ndarray:
+        """Calibrated probabilities over :attr:`native_labels` ``(N, n_native)``, unmerged."""
+        if self.native_labels is None:
+            raise UsageError("this voice model has no native labels; use predict_proba")
+        return self._output_proba(waves).astype(np.float32)
 
     def predict(self, waves: Sequence[np.ndarray]) -> list[str]:
         """Most likely label per wave."""

@@ -270,8 +270,9 @@ def evaluate_text(
     limit: int | None = None,
 ) -> dict[str, Any]:
     """Dev metrics of a saved text model (MELD dev with dialogue context, single-label
-    GoEmotions dev, pooled ECE). Without ``cache_dir`` it runs :meth:`TextModel.predict_proba`
-    on the texts and their previous utterances; with one, it reads the cached embeddings.
+    GoEmotions dev, pooled ECE before and after the temperature). Without ``cache_dir`` it
+    runs :meth:`TextModel.predict_proba` on the texts and their previous utterances; with
+    one, it reads the cached embeddings.
     """
     from ..models.text_head import TextModel
 
@@ -299,9 +300,13 @@ def evaluate_text(
     for k, (_, y) in sets.items():
         out[k] = classification_metrics(y, probs[k].argmax(1), CANONICAL)
     out["goemotions_dev"]["protocol"] = GOEMOTIONS_PROTOCOL
-    out["ece"] = expected_calibration_error(
-        np.concatenate(list(probs.values())), np.concatenate([y for _, y in sets.values()])
-    )
+    p = np.concatenate(list(probs.values()))
+    y = np.concatenate([y for _, y in sets.values()])
+    t = model.meta.temperature
+    out["ece"] = out["ece_after"] = expected_calibration_error(p, y)
+    # undo the temperature (log p * T = logits + const) for the uncalibrated figure
+    out["ece_before"] = expected_calibration_error(softmax(np.log(p + 1e-30) * t), y)
+    out["temperature"] = t
     return out
 
 
