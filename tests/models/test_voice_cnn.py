@@ -11,7 +11,7 @@ import torch
 
 from emofuse.calibration import softmax
 from emofuse.errors import DataError, UsageError
-from emofuse.labels import CANONICAL
+from emofuse.labels import CANONICAL, MAPPINGS
 from emofuse.models.artifact import ModelMeta, save_model
 from emofuse.models.registry import ARCHITECTURES
 from emofuse.models.voice_cnn import (
@@ -161,17 +161,8 @@ def test_shipped_weights_beat_chance_on_unseen_actors():
     assert metrics["accuracy"] > 0.35  # chance is 1/7 (0.24 always guessing neutral)
 
 
-NATIVE = ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
-MERGE = {
-    "neutral": "neutral",
-    "calm": "neutral",
-    "happy": "happiness",
-    "sad": "sadness",
-    "angry": "anger",
-    "fearful": "fear",
-    "disgust": "disgust",
-    "surprised": "surprise",
-}
+MERGE = dict(MAPPINGS["ravdess"])  # native RAVDESS label -> canonical (calm -> neutral)
+NATIVE = list(MERGE)
 
 
 @pytest.fixture
