@@ -139,6 +139,26 @@ def chunk_wave(wave: np.ndarray, max_samples: int) -> list[np.ndarray]:
     return [wave[s : s + max_samples] for s in starts]
 
 
+def label_merge_matrix(
+    outputs: Sequence[str], labels: Sequence[str], merge: dict[str, str]
+) -> np.ndarray:
+    """``(len(outputs), len(labels))`` 0/1 matrix: output ``o`` -> ``labels[merge.get(o, o)]``.
+
+    >>> label_merge_matrix(["neutral", "calm", "happy"], ["neutral", "happy"], {"calm": "neutral"})
+    array([[1., 0.],
+           [1., 0.],
+           [0., 1.]])
+    """
+    labels = list(labels)
+    m = np.zeros((len(outputs), len(labels)))
+    for i, output in enumerate(outputs):
+        target = merge.get(output, output)
+        if target not in labels:
+            raise DataError(f"native label {output!r} maps to {target!r}, not in {labels}")
+        m[i, labels.index(target)] = 1.0
+    return m
+
+
 class VoiceModel:
     """A trained voice emotion model: waves in, probabilities in :attr:`labels` order out.
 
@@ -198,17 +218,10 @@ class VoiceModel:
 
     def merge_matrix(self) -> np.ndarray:
         """``(n_outputs, n_labels)`` 0/1 matrix summing output probabilities into labels."""
-        labels, outputs = self.labels, self.output_labels
         if self.native_labels is None:
-            return np.eye(len(labels))
+            return np.eye(len(self.labels))
         merge = self.meta.preprocessing.get("label_merge") or {}
-        m = np.zeros((len(outputs), len(labels)))
-        for i, native in enumerate(outputs):
-            target = merge.get(native, native)
-            if target not in labels:
-                raise DataError(f"native label {native!r} maps to {target!r}, not in {labels}")
-            m[i, labels.index(target)] = 1.0
-        return m
+        return label_merge_matrix(self.output_labels, self.labels, merge)
 
     @property
     def sample_rate(self) -> int:

@@ -44,7 +44,13 @@ from ..labels import CANONICAL, MAPPINGS
 from ..media.decode import load_audio
 from ..metrics import classification_metrics
 from ..models.artifact import ModelMeta, save_model, write_atomic
-from ..models.voice_cnn import VoiceCNN, VoiceCNNConfig, VoiceModel, pad_batch
+from ..models.voice_cnn import (
+    VoiceCNN,
+    VoiceCNNConfig,
+    VoiceModel,
+    label_merge_matrix,
+    pad_batch,
+)
 from ..robustness import add_noise
 
 log = logging.getLogger(__name__)
@@ -130,10 +136,7 @@ def load_split(
 
 def merge_matrix() -> np.ndarray:
     """``(8, 7)`` 0/1 matrix: native RAVDESS probabilities -> canonical (calm into neutral)."""
-    m = np.zeros((len(NATIVE), len(CANONICAL)))
-    for i, lab in enumerate(NATIVE):
-        m[i, CANONICAL.index(MERGE[lab])] = 1.0
-    return m
+    return label_merge_matrix(NATIVE, CANONICAL, MERGE)
 
 
 def to_canonical_index(y_native: np.ndarray) -> np.ndarray:
