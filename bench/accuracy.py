@@ -63,7 +63,7 @@ def face_latency(folder: Path, crop: np.ndarray) -> dict[str, float]:
     import torch
 
     from emofuse.models.face_cnn import FaceModel
-    from emofuse.models.onnx_runtime import ONNX_FILE, make_session, onnxruntime_available
+    from emofuse.models.onnx.runtime import ONNX_FILE, make_session, onnxruntime_available
 
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
@@ -83,10 +83,10 @@ def face_latency(folder: Path, crop: np.ndarray) -> dict[str, float]:
 
 
 def measure_face(data: Path, folder: Path) -> dict[str, Any]:
-    from emofuse.calibration import expected_calibration_error, softmax
-    from emofuse.metrics import classification_metrics
+    from emofuse.evaluate.metrics import classification_metrics
+    from emofuse.evaluate.robustness import FACE_PERTURBATIONS, perturb_faces
+    from emofuse.models.calibration import expected_calibration_error, softmax
     from emofuse.models.face_cnn import FaceModel
-    from emofuse.robustness import FACE_PERTURBATIONS, perturb_faces
     from emofuse.train.face import load_split
 
     model = FaceModel.load(folder, backend="torch")
@@ -315,7 +315,7 @@ def main() -> None:
     if not args.data.is_dir():
         raise SystemExit(f"error: data folder not found: {args.data}")
     args.out.mkdir(parents=True, exist_ok=True)
-    from emofuse.models.artifact import write_atomic
+    from emofuse.utils.io import write_atomic
 
     if args.render_only:
         results = json.loads((args.out / "accuracy.json").read_text())

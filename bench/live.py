@@ -144,8 +144,8 @@ def check_backend(backend: str) -> None:
     """Fail clearly when ONNX Runtime or the exported models are missing."""
     if backend == "torch":
         return
-    from emofuse.models.onnx_runtime import onnxruntime_available
-    from emofuse.recognizer import DEFAULT_WEIGHTS
+    from emofuse.inference.recognizer import DEFAULT_WEIGHTS
+    from emofuse.models.onnx.runtime import onnxruntime_available
 
     missing = [m for m in ("face", "voice") if not (DEFAULT_WEIGHTS / m / "model.onnx").is_file()]
     if not onnxruntime_available() or missing:

@@ -8,8 +8,7 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from .labels import CANONICAL as LABELS
 
 __all__ = [
@@ -26,7 +25,7 @@ __all__ = [
 def __getattr__(name: str):
     # Lazy: `import emofuse` stays cheap (no torch) until a model is needed.
     if name == "Recognizer":
-        from .recognizer import Recognizer
+        from .inference.recognizer import Recognizer
 
         return Recognizer
     if name == "Manifest":
@@ -34,7 +33,7 @@ def __getattr__(name: str):
 
         return Manifest
     if name == "Result":
-        from .result import Result
+        from .inference.result import Result
 
         return Result
     if name == "load_features":

@@ -20,7 +20,7 @@ from emofuse.encoders.base import (
     parse_set_options,
     register_encoder,
 )
-from emofuse.encoders.hf import HFTextConfig
+from emofuse.encoders.hf.text import HFTextConfig
 from emofuse.errors import MissingExtraError, UsageError
 
 
@@ -54,7 +54,7 @@ def tiny():
             return config_fingerprint(self.config, "tiny-v1")
 
     yield Tiny
-    ENCODERS.pop("tiny_test")
+    ENCODERS.unregister("tiny_test")
 
 
 def test_third_party_registration_and_build(tiny):

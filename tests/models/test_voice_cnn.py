@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from emofuse.calibration import softmax
 from emofuse.errors import DataError, UsageError
 from emofuse.labels import CANONICAL, MAPPINGS
 from emofuse.models.artifact import ModelMeta, save_model
+from emofuse.models.calibration import softmax
 from emofuse.models.registry import ARCHITECTURES
 from emofuse.models.voice_cnn import (
     DEFAULT_DIR,
@@ -227,12 +227,12 @@ def test_bad_label_merge_is_data_error(native_model):
 def test_native_network_on_onnx_backend(native_model, tmp_path):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
-    from emofuse.models import onnx_runtime
+    from emofuse.models.onnx import export as onnx_export
 
     save_model(native_model.module, native_model.meta, tmp_path / "m" / "voice")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(onnx_runtime, "BENCH_SECONDS", 0.05)
-        onnx_runtime.export_onnx(tmp_path / "m")
+        mp.setattr(onnx_export, "BENCH_SECONDS", 0.05)
+        onnx_export.export_onnx(tmp_path / "m")
     waves = [_wave(1.0), _wave(9.0, 2)]
     torch_model = VoiceModel.load(tmp_path / "m" / "voice", backend="torch")
     onnx_model = VoiceModel.load(tmp_path / "m" / "voice", backend="onnx")

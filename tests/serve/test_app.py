@@ -11,7 +11,7 @@ pytest.importorskip("httpx")
 
 from fastapi.testclient import TestClient
 
-from emofuse.recognizer import Recognizer
+from emofuse.inference.recognizer import Recognizer
 from emofuse.serve.app import create_app
 from tests.fixtures import write_tiny_video
 

@@ -60,7 +60,7 @@ def free_port() -> int:
 def server():
     """A real uvicorn server (bundled default models) in a thread, stopped at the end."""
     uvicorn = pytest.importorskip("uvicorn")
-    from emofuse.recognizer import Recognizer
+    from emofuse.inference.recognizer import Recognizer
     from emofuse.serve.app import create_app
 
     port = free_port()

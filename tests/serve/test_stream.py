@@ -15,7 +15,7 @@ pytest.importorskip("httpx")
 
 from fastapi.testclient import TestClient
 
-from emofuse.recognizer import Recognizer
+from emofuse.inference.recognizer import Recognizer
 from emofuse.serve.app import create_app
 from emofuse.serve.stream import StreamSession, StreamSettings
 from tests.fixtures import make_face_image

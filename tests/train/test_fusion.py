@@ -85,9 +85,9 @@ def test_voice_oof_merges_calm_and_cross_fits(tmp_path, monkeypatch):
 
 def test_tune_fusion_cross_fits_by_actor_fold(tmp_path, monkeypatch):
     pools = {"tune": _pool(140, 3), "score": _pool(140, 4)}
-    monkeypatch.setattr(fusion_recipe, "Recognizer", lambda model_dir: None)
-    monkeypatch.setattr(fusion_recipe, "face_pools", lambda rec, root, limit: pools)
-    monkeypatch.setattr(fusion_recipe, "text_pools", lambda rec, root, limit: pools)
+    monkeypatch.setattr(fusion_recipe, "load_modality_model", lambda modality, folder: None)
+    monkeypatch.setattr(fusion_recipe, "face_pools", lambda model, root, limit: pools)
+    monkeypatch.setattr(fusion_recipe, "text_pools", lambda model, root, limit: pools)
     out = tune_fusion(tmp_path, tmp_path, _cv_json(tmp_path / "cv.json", monkeypatch), draws=2)
     saved = json.loads((tmp_path / "fusion.json").read_text())
     assert saved["weights"] == out["weights"] and set(out["weights"]) == {"voice", "face", "text"}

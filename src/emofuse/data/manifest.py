@@ -126,7 +126,7 @@ class Manifest:
 
     def to_jsonl(self, path: str | Path) -> Path:
         """Write one JSON object per line (atomically)."""
-        from ..models.artifact import write_atomic
+        from ..utils.io import write_atomic
 
         lines = [json.dumps(r, ensure_ascii=False, default=str) for r in self.records()]
         write_atomic(Path(path), ("\n".join(lines) + "\n" if lines else "").encode())
@@ -134,7 +134,7 @@ class Manifest:
 
     def to_csv(self, path: str | Path) -> Path:
         """Write a CSV (atomically); ``extra`` is a JSON string column."""
-        from ..models.artifact import write_atomic
+        from ..utils.io import write_atomic
 
         rows = self.records()
         for r in rows:

@@ -18,13 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from ..models.artifact import write_atomic
+from .._version import __version__
+from ..utils.io import write_atomic
 
 
 def cache_key(encoder: Any, texts: Sequence[str]) -> str:
     """sha256 over the encoder's name and fingerprint, the emofuse version and the texts."""
-    from .. import __version__
-
     h = hashlib.sha256()
     for part in (encoder.name, encoder.fingerprint(), __version__, str(len(texts))):
         h.update(part.encode() + b"\0")

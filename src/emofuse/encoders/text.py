@@ -11,12 +11,14 @@ import contextlib
 import hashlib
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import DataError, EmofuseError, MissingExtraError
+from .base import EncoderConfig, config_fingerprint, register_encoder
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -108,3 +110,31 @@ def _quiet_loading() -> Iterator[None]:
     finally:
         if was_enabled:
             hf_logging.enable_progress_bar()
+
+
+@dataclass
+class MiniLMConfig(EncoderConfig):
+    """``model_path``: a sentence-transformers folder (default: the bundled weights)."""
+
+    model_path: str | None = None
+    batch_size: int = 64
+
+
+@register_encoder("minilm", MiniLMConfig)
+class MiniLM:
+    """all-MiniLM-L6-v2 sentence embeddings, L2-normalised, ``(N, 384)``."""
+
+    modality = "text"
+    dim = 384
+
+    def __init__(self, config: MiniLMConfig | None = None):
+        self.config = config or MiniLMConfig()
+        self.impl = MiniLMEncoder(self.config.model_path, self.config.batch_size)
+
+    def encode(self, batch: list[str]) -> np.ndarray:
+        if any(not isinstance(t, str) for t in batch):
+            raise DataError("minilm encodes strings")
+        return self.impl.encode(list(batch))
+
+    def fingerprint(self) -> str:
+        return config_fingerprint(self.config, self.impl.fingerprint())

@@ -73,7 +73,7 @@ class LateFusion:
         return {"method": "late", "weights": self.weights_}
 
     def save(self, path: str | Path, **info: Any) -> None:
-        from ..models.artifact import write_atomic
+        from ..utils.io import write_atomic
 
         write_atomic(Path(path), json.dumps({**self.to_dict(), **info}, indent=2).encode())
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._version import __version__
 from ..errors import DataError
+from ..utils.io import write_atomic
+from ..utils.registry import path_of
+from .registry import ARCHITECTURES
 
 WEIGHTS_FILE = "model.safetensors"
 META_FILE = "model.json"
@@ -38,6 +41,8 @@ class ModelMeta:
     metrics: dict[str, Any] = field(default_factory=dict)
     temperature: float = 1.0
     emofuse_version: str = ""
+    #: where the architecture's class lives (``"module:Class"``), for a fresh process
+    architecture_path: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -56,33 +61,14 @@ class Artifact:
     meta: ModelMeta
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file, fsync and rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_model(module, meta: ModelMeta, directory: str | Path) -> Path:
     """Save ``module``'s weights and ``meta`` into ``directory`` (atomically, file by file)."""
     from safetensors.torch import save
 
-    from .. import __version__
-
     directory = Path(directory)
     meta.emofuse_version = __version__
     meta.architecture = getattr(module, "architecture", meta.architecture)
+    meta.architecture_path = path_of(type(module))
     state = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
     write_atomic(directory / WEIGHTS_FILE, save(state))
     write_atomic(directory / META_FILE, json.dumps(meta.to_dict(), indent=2).encode())
@@ -96,19 +82,22 @@ def load_meta(directory: str | Path) -> ModelMeta:
     return ModelMeta.from_dict(json.loads(path.read_text()))
 
 
-def load_model(directory: str | Path, architecture: str | None = None) -> Artifact:
+def load_model(
+    directory: str | Path, architecture: str | None = None, trusted: Iterable[str] = ()
+) -> Artifact:
     """Rebuild a model from its folder: architecture from the registry, weights from safetensors.
 
-    With ``architecture``, a folder holding another kind of model is refused.
+    With ``architecture``, a folder holding another kind of model is refused. An
+    architecture that is not registered in this process is imported from the path its
+    ``model.json`` records only if that path's top-level package is in ``trusted``.
     """
     from safetensors.torch import load_file
-
-    from .registry import build
 
     meta = load_meta(directory)
     if architecture is not None and meta.architecture != architecture:
         raise DataError(f"{directory} holds a {meta.architecture!r} model, not {architecture!r}")
-    module = build(meta.architecture, meta.config)
+    cls = ARCHITECTURES.load_path(meta.architecture, meta.architecture_path, trusted)
+    module = cls(cls.Config(**(meta.config or {})))
     module.load_state_dict(load_file(str(Path(directory) / WEIGHTS_FILE)))
     module.eval()
     return Artifact(module=module, meta=meta)

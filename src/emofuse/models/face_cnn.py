@@ -21,9 +21,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..calibration import softmax
 from ..errors import DataError, UsageError
-from .artifact import META_FILE, ModelMeta, load_model
+from .calibration import softmax
+from .network import NetworkModel
 from .registry import register_architecture
 
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / "weights" / "face"
@@ -107,7 +107,7 @@ def normalise(crops: np.ndarray, mean: float, std: float) -> torch.Tensor:
     return ((x / 255.0 - mean) / std).unsqueeze(1)
 
 
-class FaceModel:
+class FaceModel(NetworkModel):
     """A trained face emotion model: gray crops in, probabilities in :attr:`labels` order out.
 
     >>> model = FaceModel.load()                                    # doctest: +SKIP
@@ -115,45 +115,14 @@ class FaceModel:
     ['neutral', 'happiness', 'sadness']
     """
 
-    def __init__(self, module: FaceCNN, meta: ModelMeta, batch_size: int = 32, session=None):
-        self.module = module.eval()
-        self.meta = meta
-        self.batch_size = batch_size
-        self.session = session  # an onnxruntime session running ``module``, or None (torch)
+    network_cls = FaceCNN
+    default_dir = DEFAULT_DIR
+    modality = "face"
+    default_batch_size = 32
 
     @classmethod
-    def load(cls, directory: str | Path | None = None, backend: str = "auto") -> FaceModel:
-        """Load a model folder (default: the bundled ``emofuse/weights/face``).
-
-        ``backend``: ``"torch"``, ``"onnx"`` (needs ``emofuse export-onnx``) or ``"auto"``
-        (onnxruntime where the export measured it faster); see :mod:`.onnx_runtime`.
-        """
-        from .onnx_runtime import check_backend, session_for
-
-        check_backend(backend)
-        directory = Path(directory) if directory is not None else DEFAULT_DIR
-        if not (directory / META_FILE).is_file():
-            raise DataError(f"no face model in {directory} (missing {META_FILE})")
-        art = load_model(directory, architecture=FaceCNN.architecture)
-        module = fold_batchnorm(art.module).to(memory_format=torch.channels_last)
-        return cls(module, art.meta, session=session_for(directory, backend))
-
-    @property
-    def backend(self) -> str:
-        """``"onnx"`` or ``"torch"``: what runs the network."""
-        return "torch" if self.session is None else "onnx"
-
-    def _network(self, x: torch.Tensor) -> torch.Tensor:
-        """Normalised crops ``(N, 1, H, W)`` -> logits ``(N, n_labels)`` on the backend."""
-        if self.session is None:
-            return self.module(x)
-        from .onnx_runtime import run_session
-
-        return run_session(self.session, x)
-
-    @property
-    def labels(self) -> list[str]:
-        return list(self.meta.labels)
+    def prepare_module(cls, module: FaceCNN) -> FaceCNN:
+        return fold_batchnorm(module).to(memory_format=torch.channels_last)
 
     @property
     def size(self) -> int:

@@ -1,8 +1,9 @@
 """Registry of network architectures, so artefacts rebuild models from name + config.
 
 A checkpoint never stores code or pickles: it names a registered architecture and
-its config dataclass (pyannote's task/model split). Third-party networks register
-the same way::
+its config dataclass (pyannote's task/model split), plus the class's import path so a
+third-party architecture loads in a fresh process when its package is trusted. Built-ins
+resolve lazily; third-party networks register the same way::
 
     @register_architecture("my_net")
     class MyNet(torch.nn.Module):
@@ -16,9 +17,17 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import UsageError
+from ..utils.registry import Registry
 
-ARCHITECTURES: dict[str, type] = {}
+#: name -> ``nn.Module`` class with a ``Config`` dataclass
+ARCHITECTURES = Registry(
+    "architecture",
+    {
+        "face_cnn": "emofuse.models.face_cnn:FaceCNN",
+        "voice_cnn": "emofuse.models.voice_cnn:VoiceCNN",
+        "text_head": "emofuse.models.text_head:TextHead",
+    },
+)
 
 
 def register_architecture(name: str) -> Callable[[type], type]:
@@ -27,22 +36,13 @@ def register_architecture(name: str) -> Callable[[type], type]:
     def decorate(cls: type) -> type:
         if not dataclasses.is_dataclass(getattr(cls, "Config", None)):
             raise TypeError(f"{cls.__name__} needs a `Config` dataclass attribute")
-        ARCHITECTURES[name] = cls
         cls.architecture = name
-        return cls
+        return ARCHITECTURES.register(name, cls)
 
     return decorate
 
 
 def build(name: str, config: dict[str, Any] | None = None):
     """Instantiate the architecture ``name`` from a plain config dict."""
-    _import_builtin()
-    try:
-        cls = ARCHITECTURES[name]
-    except KeyError:
-        raise UsageError(f"unknown architecture {name!r}; known: {sorted(ARCHITECTURES)}") from None
+    cls = ARCHITECTURES.get(name)
     return cls(cls.Config(**(config or {})))
-
-
-def _import_builtin() -> None:
-    from . import face_cnn, text_head, voice_cnn  # noqa: F401  (registers)

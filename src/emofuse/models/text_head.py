@@ -16,11 +16,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..calibration import softmax
-from ..data.datasets.meld import normalize_text
 from ..errors import DataError, UsageError
 from ..labels import CANONICAL
+from ..media.text import normalize_text
 from .artifact import ModelMeta, load_model
+from .calibration import softmax
 from .registry import register_architecture
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "weights" / "text"

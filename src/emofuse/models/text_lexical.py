@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from .artifact import write_atomic
+from ..utils.io import write_atomic
 
 JSON_FILE = "lexical.json"
 WEIGHTS_FILE = "lexical.safetensors"

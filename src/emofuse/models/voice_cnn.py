@@ -29,10 +29,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..audio_features import log_mel, trim_silence
-from ..calibration import softmax
 from ..errors import DataError, UsageError
-from .artifact import ModelMeta, load_model
+from ..media.audio_features import log_mel, trim_silence
+from .calibration import softmax
+from .network import NetworkModel
 from .registry import register_architecture
 
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / "weights" / "voice"
@@ -159,7 +159,7 @@ def label_merge_matrix(
     return m
 
 
-class VoiceModel:
+class VoiceModel(NetworkModel):
     """A trained voice emotion model: waves in, probabilities in :attr:`labels` order out.
 
     >>> model = VoiceModel.load()                                  # doctest: +SKIP
@@ -167,38 +167,10 @@ class VoiceModel:
     ['neutral', 'happiness', 'sadness']
     """
 
-    def __init__(self, module: VoiceCNN, meta: ModelMeta, batch_size: int = 16, session=None):
-        self.module = module.eval()
-        self.meta = meta
-        self.batch_size = batch_size
-        self.session = session  # an onnxruntime session running ``module``, or None (torch)
-
-    @classmethod
-    def load(cls, directory: str | Path | None = None, backend: str = "auto") -> VoiceModel:
-        """Load a model folder (default: the bundled ``emofuse/weights/voice``).
-
-        ``backend``: ``"torch"``, ``"onnx"`` (needs ``emofuse export-onnx``) or ``"auto"``
-        (onnxruntime where the export measured it faster); see :mod:`.onnx_runtime`.
-        """
-        from .onnx_runtime import check_backend, session_for
-
-        check_backend(backend)
-        directory = Path(directory or DEFAULT_DIR)
-        art = load_model(directory, architecture=VoiceCNN.architecture)
-        return cls(art.module, art.meta, session=session_for(directory, backend))
-
-    @property
-    def backend(self) -> str:
-        """``"onnx"`` or ``"torch"``: what runs the network."""
-        return "torch" if self.session is None else "onnx"
-
-    def _network(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Padded log-mels ``(N, 1, n_mels, T)`` + lengths -> logits on the backend."""
-        if self.session is None:
-            return self.module(x, lengths)
-        from .onnx_runtime import run_session
-
-        return run_session(self.session, x, lengths)
+    network_cls = VoiceCNN
+    default_dir = DEFAULT_DIR
+    modality = "voice"
+    default_batch_size = 16
 
     @property
     def labels(self) -> list[str]:

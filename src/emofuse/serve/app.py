@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
 from ..errors import DataError, EmofuseError, MissingExtraError, UsageError
+from ..inference.recognizer import Recognizer
+from ..inference.result import MODALITIES
 from ..media import decode
-from ..recognizer import Recognizer
-from ..result import MODALITIES
 from .stream import StreamSession, StreamSettings, error
 
 try:
@@ -243,6 +243,6 @@ async def pump(ws: WebSocket, session: StreamSession) -> None:
 
 
 def _version() -> str:
-    from .. import __version__
+    from .._version import __version__
 
     return __version__

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..errors import MissingExtraError
-from ..recognizer import DEFAULT_WEIGHTS, Recognizer
+from ..inference.recognizer import Recognizer
+from ..models.bundled import DEFAULT_WEIGHTS
 
 
 def load_recognizer(model: str = "default", backend: str = "auto") -> Recognizer:

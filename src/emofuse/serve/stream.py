@@ -52,8 +52,8 @@ import cv2
 import numpy as np
 
 from ..errors import EmofuseError
+from ..inference.recognizer import MIN_VOICE_SECONDS, SAMPLE_RATE, Recognizer
 from ..media import decode
-from ..recognizer import MIN_VOICE_SECONDS, SAMPLE_RATE, Recognizer
 
 HEADER = struct.Struct("<cd")  # kind, media time (s)
 KIND_FRAME, KIND_AUDIO = b"F", b"A"

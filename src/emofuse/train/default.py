@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from ..errors import DataError, UsageError
-from ..recognizer import DEFAULT_WEIGHTS
+from ..models.bundled import DEFAULT_WEIGHTS
 
 STEPS = ("face", "voice", "text", "fusion")
 FACE_BUDGET_S = 5700.0

@@ -29,14 +29,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..calibration import expected_calibration_error, fit_temperature, softmax
 from ..data.datasets.fer2013 import prepare_fer2013
-from ..display import training_progress
 from ..errors import DataError
+from ..evaluate.metrics import classification_metrics
 from ..labels import CANONICAL
-from ..metrics import classification_metrics
 from ..models.artifact import ModelMeta, save_model
+from ..models.calibration import expected_calibration_error, fit_temperature, softmax
 from ..models.face_cnn import FaceCNN, FaceCNNConfig, FaceModel
+from ..utils.progress import training_progress
 
 SIZE = 48
 AUGMENT = {

@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import DataError
 from ..fusion import LateFusion
 from ..labels import CANONICAL
-from ..recognizer import Recognizer
+from ..models.bundled import load_modality_model
 
 #: modality -> (probabilities (N, 7), canonical label indices (N,))
 Pool = tuple[np.ndarray, np.ndarray]
@@ -42,7 +42,7 @@ def voice_oof(cv_json: Path, data_root: Path) -> tuple[np.ndarray, np.ndarray, n
     (cross-fitted, as in the CV's calibration figures) and calm is summed into neutral.
     Clip order within a fold is the RAVDESS manifest order of its test actors.
     """
-    from ..calibration import softmax
+    from ..models.calibration import softmax
     from .voice import _frame, merge_matrix, to_canonical_index
 
     path = Path(cv_json)
@@ -66,11 +66,10 @@ def voice_oof(cv_json: Path, data_root: Path) -> tuple[np.ndarray, np.ndarray, n
     return np.concatenate(probs), np.concatenate(labels), np.concatenate(actors)
 
 
-def face_pools(rec: Recognizer, data_root: Path, limit: int | None = None) -> dict[str, Pool]:
+def face_pools(model: Any, data_root: Path, limit: int | None = None) -> dict[str, Pool]:
     """``{"tune": FER2013 train holdout, "score": FER2013 validation}`` face probabilities."""
     from .face import load_split, split_holdout
 
-    model = rec.model("face")
     training = model.meta.training
     x, y = load_split(data_root / "fer2013", "train", limit=limit)
     _, held = split_holdout(y, float(training.get("holdout", 0.1)), int(training.get("seed", 0)))
@@ -81,14 +80,13 @@ def face_pools(rec: Recognizer, data_root: Path, limit: int | None = None) -> di
     }
 
 
-def text_pools(rec: Recognizer, data_root: Path, limit: int | None = None) -> dict[str, Pool]:
+def text_pools(model: Any, data_root: Path, limit: int | None = None) -> dict[str, Pool]:
     """``{"tune": train holdout, "score": MELD dev + GoEmotions dev}``, single-label texts.
 
     MELD utterances get their dialogue's previous utterances as context, as in training.
     """
     from .text import holdout_split, load_text_corpora, previous_texts
 
-    model = rec.model("text")
     df = load_text_corpora(data_root, limit)
     context = previous_texts(df)
     single = df["labels"].map(len).eq(1).to_numpy()
@@ -139,9 +137,10 @@ def tune_fusion(
     ``voice_cv``: the JSON of :func:`emofuse.train.voice.cross_validate_voice` (with its
     out-of-fold predictions).
     """
-    rec = Recognizer(model_dir)
+    face = load_modality_model("face", Path(model_dir) / "face")
+    text = load_modality_model("text", Path(model_dir) / "text")
     v_probs, v_y, actor = voice_oof(voice_cv, data_root)
-    pools = {"face": face_pools(rec, data_root, limit), "text": text_pools(rec, data_root, limit)}
+    pools = {"face": face_pools(face, data_root, limit), "text": text_pools(text, data_root, limit)}
     tune = {m: p["tune"] for m, p in pools.items()}
     score = {m: p["score"] for m, p in pools.items()}
     folds = sorted({(int(a) - 1) // 4 for a in actor})

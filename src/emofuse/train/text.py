@@ -23,14 +23,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..calibration import expected_calibration_error, fit_temperature, softmax
 from ..data.datasets.goemotions import prepare_goemotions
 from ..data.datasets.meld import prepare_meld
-from ..display import training_progress
 from ..encoders.cache import cached_embeddings
 from ..errors import UsageError
+from ..evaluate.metrics import classification_metrics
 from ..labels import CANONICAL, MAPPINGS
-from ..metrics import classification_metrics
+from ..models.calibration import expected_calibration_error, fit_temperature, softmax
+from ..utils.progress import training_progress
 
 OBJECTIVE = "mean(meld weighted_f1, goemotions macro_f1) on the train holdout"
 LEXICAL_WEIGHTS = (0.5, 1.0, 1.5, 2.0, 3.0)

@@ -35,15 +35,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..audio_features import log_mel, trim_silence
-from ..calibration import expected_calibration_error, fit_temperature, softmax
 from ..data.datasets.ravdess import EMOTIONS, prepare_ravdess
-from ..display import training_progress
 from ..errors import DataError, UsageError
+from ..evaluate.metrics import classification_metrics
+from ..evaluate.robustness import add_noise
 from ..labels import CANONICAL, MAPPINGS
+from ..media.audio_features import log_mel, trim_silence
 from ..media.decode import load_audio
-from ..metrics import classification_metrics
-from ..models.artifact import ModelMeta, save_model, write_atomic
+from ..models.artifact import ModelMeta, save_model
+from ..models.calibration import expected_calibration_error, fit_temperature, softmax
 from ..models.voice_cnn import (
     VoiceCNN,
     VoiceCNNConfig,
@@ -51,7 +51,8 @@ from ..models.voice_cnn import (
     label_merge_matrix,
     pad_batch,
 )
-from ..robustness import add_noise
+from ..utils.io import write_atomic
+from ..utils.progress import training_progress
 
 log = logging.getLogger(__name__)
 

@@ -13,47 +13,46 @@ third party adds one without editing the core::
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import UsageError
+from ...utils.registry import Registry
 
 if TYPE_CHECKING:
     from ..manifest import Manifest
 
 _PKG = "emofuse.data.datasets"
-CORPORA: dict[str, str] = {
-    "ravdess": f"{_PKG}.ravdess:prepare_ravdess",
-    "fer2013": f"{_PKG}.fer2013:prepare_fer2013",
-    "meld": f"{_PKG}.meld:prepare_meld",
-    "goemotions": f"{_PKG}.goemotions:prepare_goemotions",
-    "cremad": f"{_PKG}.cremad:prepare_cremad",
-    "iemocap": f"{_PKG}.iemocap:prepare_iemocap",
-    "savee": f"{_PKG}.savee:prepare_savee",
-    "emodb": f"{_PKG}.emodb:prepare_emodb",
-    "emobank": f"{_PKG}.emobank:prepare_emobank",
-    "folder": f"{_PKG}.folder:prepare_folder",
-    "manifest": f"{_PKG}.user:prepare_user_manifest",
-}
+#: corpus name -> ``"module:prepare_function"`` (imported when first prepared)
+CORPORA = Registry(
+    "corpus",
+    {
+        "ravdess": f"{_PKG}.ravdess:prepare_ravdess",
+        "fer2013": f"{_PKG}.fer2013:prepare_fer2013",
+        "meld": f"{_PKG}.meld:prepare_meld",
+        "goemotions": f"{_PKG}.goemotions:prepare_goemotions",
+        "cremad": f"{_PKG}.cremad:prepare_cremad",
+        "iemocap": f"{_PKG}.iemocap:prepare_iemocap",
+        "savee": f"{_PKG}.savee:prepare_savee",
+        "emodb": f"{_PKG}.emodb:prepare_emodb",
+        "emobank": f"{_PKG}.emobank:prepare_emobank",
+        "folder": f"{_PKG}.folder:prepare_folder",
+        "manifest": f"{_PKG}.user:prepare_user_manifest",
+    },
+    group="emofuse.corpora",
+)
 
 
 def register_corpus(name: str, target: str) -> None:
     """Register ``name`` -> ``"module:function"`` (the function takes ``root, **options``)."""
     if ":" not in target:
         raise UsageError(f"corpus target must be 'module:function', got {target!r}")
-    CORPORA[name] = target
+    CORPORA.add(name, target)
 
 
 def preparer(corpus: str):
     """The ``prepare_<corpus>`` function registered for ``corpus`` (imported now)."""
-    try:
-        module, function = CORPORA[corpus].split(":")
-    except KeyError:
-        raise UsageError(
-            f"unknown corpus {corpus!r}; known: {', '.join(sorted(CORPORA))}"
-        ) from None
-    return getattr(importlib.import_module(module), function)
+    return CORPORA.get(corpus)
 
 
 def prepare(corpus: str, root: str | Path, **options: Any) -> Manifest:

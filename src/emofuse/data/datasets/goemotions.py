@@ -18,8 +18,8 @@ import pandas as pd
 
 from ...errors import DataError, UsageError
 from ...labels import MAPPINGS
+from ...media.text import normalize_text
 from ..manifest import Manifest
-from .meld import normalize_text
 
 SPLITS = ("train", "dev", "test")
 LABEL_SETS = ("ekman", "original")

@@ -7,19 +7,17 @@ row names its clip in the original release layout::
     >>> m = prepare_meld("../shared/data/meld")           # doctest: +SKIP
     >>> m.frame.loc[0, ["id", "label", "label_canonical", "video"]].tolist()  # doctest: +SKIP
     ['meld-train-dia0_utt0', 'neutral', 'neutral', 'train_splits/dia0_utt0.mp4']
-    >>> normalize_text("I\\x92m fine \\u2026")
-    "I'm fine ..."
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd
 
 from ...errors import DataError
 from ...labels import MAPPINGS
+from ...media.text import normalize_text
 from ..manifest import Manifest
 
 SPLITS = ("train", "dev", "test")
@@ -43,46 +41,6 @@ COLUMNS = (
     "video",
 )
 _REQUIRED = ("Utterance", "Speaker", "Emotion", "Sentiment", "Dialogue_ID", "Utterance_ID")
-
-# C1 control characters (U+0080-U+009F) are cp1252 bytes decoded as latin-1: restore them.
-_C1 = {cp: bytes([cp]).decode("cp1252", errors="ignore") or None for cp in range(0x80, 0xA0)}
-_ASCII = str.maketrans(
-    {
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201a": "'",
-        "\u201b": "'",
-        "\u2032": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u201e": '"',
-        "\u2033": '"',
-        "\u2026": "...",
-        "\u00a0": " ",
-    }
-)
-# UTF-8 read as cp1252: a lead byte (Â-ß, à-ï) then 1 or 2 continuation bytes (0x80-0xBF).
-_CONT = "".join(
-    chr(b) if 0x80 <= b < 0xA0 and not c else c
-    for b in range(0x80, 0xC0)
-    for c in [bytes([b]).decode("cp1252", errors="ignore")]
-)
-_MOJIBAKE = re.compile(
-    f"[\u00c2-\u00df][{re.escape(_CONT)}]|[\u00e0-\u00ef][{re.escape(_CONT)}]{{2}}"
-)
-
-
-def _fix_mojibake(match: re.Match[str]) -> str:
-    try:
-        return match.group(0).encode("cp1252").decode("utf-8")
-    except UnicodeError:  # not mojibake after all (e.g. a real "â")
-        return match.group(0)
-
-
-def normalize_text(text: str) -> str:
-    """Repair mis-encoded characters, make quotes/apostrophes ASCII, collapse whitespace."""
-    text = _MOJIBAKE.sub(_fix_mojibake, text).translate(_C1).translate(_ASCII)
-    return " ".join(text.split())
 
 
 def prepare_meld(root: str | Path) -> Manifest:

@@ -1,0 +1,5 @@
+"""Command line: a thin Typer app over the Python API (``emofuse --help``)."""
+
+from .main import app
+
+__all__ = ["app"]

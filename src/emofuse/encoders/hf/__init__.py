@@ -1,0 +1,1 @@
+"""Hugging Face backbones as encoders, one module per modality (extra ``hf``)."""

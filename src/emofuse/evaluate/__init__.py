@@ -1,0 +1,1 @@
+"""Metrics, robustness perturbations and evaluation protocols."""

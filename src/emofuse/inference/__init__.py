@@ -1,0 +1,1 @@
+"""Inference: the Recognizer pipeline, its Result, and batch prediction from a manifest."""

@@ -1,0 +1,1 @@
+"""ONNX Runtime fast path: sessions (:mod:`.runtime`) apart from export (:mod:`.export`)."""

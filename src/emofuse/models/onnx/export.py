@@ -1,0 +1,206 @@
+"""Export the face and voice networks to ONNX, check them against torch and time both.
+
+:func:`export_onnx` writes ``face/model.onnx`` and ``voice/model.onnx`` next to their
+safetensors, checks them against torch (max abs logit difference below
+:data:`TOLERANCE`), times both runtimes on representative batches and records the
+timings and the faster backend in ``onnx.json``, which :mod:`.runtime` reads.
+
+>>> export_onnx("src/emofuse/weights")                                 # doctest: +SKIP
+[PosixPath('src/emofuse/weights/face/model.onnx'), ...]
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import io
+import json
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ...errors import DataError, MissingExtraError
+from ...utils.io import write_atomic
+from ..artifact import WEIGHTS_FILE
+from .runtime import INFO_FILE, ONNX_FILE, THREADS, _ort, _weights_hash, make_session, run_session
+
+TOLERANCE = 1e-4
+OPSET = 17
+BENCH_SECONDS = 1.0  # time budget per backend and benchmark case
+
+
+def _to_onnx(module: torch.nn.Module, args: tuple, names: list[str], axes: dict) -> bytes:
+    import warnings
+
+    if importlib.util.find_spec("onnx") is None:
+        raise MissingExtraError("onnx", "onnx")
+    buf = io.BytesIO()
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer warnings about the shape checks in forward()
+        torch.onnx.export(
+            module,
+            args,
+            buf,
+            input_names=names,
+            output_names=["logits"],
+            dynamic_axes=axes,
+            opset_version=OPSET,
+            dynamo=False,
+        )
+    return buf.getvalue()
+
+
+def _verify(module, session, cases: list[tuple[torch.Tensor, ...]], where: Path) -> float:
+    worst = 0.0
+    with torch.inference_mode():
+        for args in cases:
+            want = module(*args).numpy()
+            got = run_session(session, *args).numpy()
+            worst = max(worst, float(np.abs(want - got).max()))
+    if not worst < TOLERANCE:
+        raise DataError(
+            f"ONNX export of {where} disagrees with torch: max |logit diff| {worst:.2e} "
+            f">= {TOLERANCE:.0e}; nothing written"
+        )
+    return worst
+
+
+def _time_pair(torch_call: Callable[[], object], onnx_call: Callable[[], object]):
+    """Median ms of each call, timed in alternating blocks (torch, onnx, torch, onnx).
+
+    Blocks rather than call-by-call interleaving: each runtime's worker threads spin
+    for a while after a call and would slow the other one; each block warms up first.
+    Two rounds spread load changes on a shared machine over both runtimes.
+    """
+    times: tuple[list[float], list[float]] = ([], [])
+    with torch.inference_mode():
+        for _ in range(2):
+            for call, acc in zip((torch_call, onnx_call), times):
+                for _ in range(3):  # warm up (allocators, lazy init, thread pools)
+                    call()
+                start, n = time.perf_counter(), len(acc)
+                while len(acc) - n < 3 or (
+                    len(acc) - n < 25 and time.perf_counter() - start < BENCH_SECONDS / 2
+                ):
+                    t0 = time.perf_counter()
+                    call()
+                    acc.append(time.perf_counter() - t0)
+    return tuple(round(statistics.median(t) * 1000, 3) for t in times)
+
+
+def _benchmark(
+    torch_fn: Callable, session, cases: dict[str, tuple[torch.Tensor, ...]]
+) -> dict[str, Any]:
+    timings = {}
+    for name, args in cases.items():
+        torch_ms, onnx_ms = _time_pair(
+            lambda a=args: torch_fn(*a), lambda a=args: run_session(session, *a)
+        )
+        timings[name] = {"torch_ms": torch_ms, "onnx_ms": onnx_ms}
+    ratios = [t["torch_ms"] / t["onnx_ms"] for t in timings.values()]
+    speedup = float(np.exp(np.mean(np.log(ratios))))  # geometric mean over the cases
+    return {
+        "timings": timings,
+        "speedup": round(speedup, 3),
+        "backend": "onnx" if speedup > 1.0 else "torch",
+    }
+
+
+def _export_face(folder: Path) -> tuple[bytes, dict[str, Any]]:
+    from ..face_cnn import FaceModel, normalise
+
+    model = FaceModel.load(folder, backend="torch")
+    # a copy: ``.to`` works in place, and torch is timed in its own (channels-last) layout
+    net = copy.deepcopy(model.module).to(memory_format=torch.contiguous_format)
+    size = model.size
+    data = _to_onnx(
+        net,
+        (torch.randn(2, 1, size, size),),
+        ["input"],
+        {"input": {0: "batch"}, "logits": {0: "batch"}},
+    )
+    session = make_session(data)
+    g = torch.Generator().manual_seed(0)
+    cases = [(torch.randn(n, 1, size, size, generator=g),) for n in (1, 5, 64)]
+    diff = _verify(net, session, cases, folder)
+    # representative batches as FaceModel sends them (flip TTA doubles the batch)
+    p, mult = model.meta.preprocessing, 2 if model.meta.preprocessing.get("tta_flip") else 1
+    rng = np.random.default_rng(0)
+    bench = {}
+    for n in (1, 32):
+        crops = rng.integers(0, 256, (n * mult, size, size), dtype=np.uint8)
+        x = normalise(crops, p["mean"], p["std"])
+        name = f"{n} crop{'s' * (n > 1)}" + (" + flips" if mult == 2 else "")
+        bench[name] = (x.contiguous(memory_format=torch.channels_last),)
+    return data, {"max_abs_diff": diff, **_benchmark(model._network, session, bench)}
+
+
+def _export_voice(folder: Path) -> tuple[bytes, dict[str, Any]]:
+    from ..voice_cnn import VoiceModel, pad_batch
+
+    model = VoiceModel.load(folder, backend="torch")
+    net, mels = model.module, int(model.meta.preprocessing["n_mels"])
+    g = torch.Generator().manual_seed(0)
+    data = _to_onnx(
+        net,
+        (torch.randn(2, 1, mels, 160, generator=g), torch.tensor([160, 100])),
+        ["input", "lengths"],
+        {"input": {0: "batch", 3: "frames"}, "lengths": {0: "batch"}, "logits": {0: "batch"}},
+    )
+    session = make_session(data)
+    cases = [
+        (torch.randn(1, 1, mels, 401, generator=g), torch.tensor([401])),
+        (torch.randn(3, 1, mels, 77, generator=g), torch.tensor([77, 50, 16])),
+        (torch.randn(2, 1, mels, 250, generator=g), torch.tensor([250, 250])),
+    ]
+    diff = _verify(net, session, cases, folder)
+    wave = np.random.default_rng(0).normal(0, 0.1, 4 * model.sample_rate).astype(np.float32)
+    x, lengths = pad_batch([model.features(wave)], net.reduction)
+    bench = _benchmark(model._network, session, {"4 s clip": (x, lengths)})
+    return data, {"max_abs_diff": diff, **bench}
+
+
+EXPORTERS = {"face": _export_face, "voice": _export_voice}
+
+
+def export_onnx(model_dir: str | Path, out_dir: str | Path | None = None) -> list[Path]:
+    """Export the face and voice networks of ``model_dir`` to ONNX; the files written.
+
+    ``model_dir`` holds ``face/`` and/or ``voice/`` model folders (like
+    ``emofuse/weights``). Each network is checked against torch on random inputs (a
+    difference of :data:`TOLERANCE` or more raises :class:`DataError` and writes nothing),
+    timed against torch, and saved atomically as ``<modality>/model.onnx`` plus
+    ``<modality>/onnx.json`` (timings, speed-up, chosen backend, weights hash) under
+    ``out_dir`` (default: ``model_dir``, i.e. next to the safetensors, where the models
+    look for them). The text model stays on torch.
+    """
+    model_dir = Path(model_dir)
+    out_root = Path(out_dir) if out_dir is not None else model_dir
+    folders = {m: model_dir / m for m in EXPORTERS if (model_dir / m / WEIGHTS_FILE).is_file()}
+    if not folders:
+        raise DataError(f"no face/ or voice/ model folder in {model_dir}")
+    ort = _ort()
+    written = []
+    for modality, folder in folders.items():
+        data, report = EXPORTERS[modality](folder)
+        info = {
+            "onnx_file": ONNX_FILE,
+            "weights_sha256": _weights_hash(folder),
+            "opset": OPSET,
+            "torch": torch.__version__,
+            "onnxruntime": ort.__version__,
+            "threads": {"torch": torch.get_num_threads(), "onnxruntime": THREADS},
+            "how": "median wall time of the network call (features excluded), timed in "
+            "alternating warmed-up blocks torch, onnx, torch, onnx",
+            **report,
+        }
+        target = out_root / modality
+        write_atomic(target / ONNX_FILE, data)
+        write_atomic(target / INFO_FILE, (json.dumps(info, indent=2) + "\n").encode())
+        written += [target / ONNX_FILE, target / INFO_FILE]
+    return written

@@ -1,0 +1,1 @@
+"""Lowest layer: atomic I/O, config dataclasses, lazy registries, progress bars."""

@@ -1,0 +1,131 @@
+"""Recognizer on generated media with tiny random models (see conftest.tiny_models)."""
+
+import numpy as np
+import pytest
+
+from emofuse.errors import DataError, UsageError
+from emofuse.inference.recognizer import Recognizer
+from tests.fixtures import tone, write_tiny_video, write_tone_wav
+
+
+@pytest.fixture(scope="module")
+def rec(tiny_models):
+    return Recognizer(tiny_models)
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    return write_tiny_video(tmp_path_factory.mktemp("v") / "clip.mp4", seconds=3, with_audio=True)
+
+
+def test_transcript_segments_carry_text_and_statuses(rec, video, tmp_path):
+    srt = tmp_path / "t.srt"
+    srt.write_text(
+        "1\n00:00:00,000 --> 00:00:01,500\nWhat a day!\n\n2\n00:00:01,500 --> 00:00:03,000\n\n"
+    )
+    result = rec.analyze(video, srt)
+    assert [(s.start, s.end) for s in result.segments] == [(0.0, 1.5), (1.5, 3.0)]
+    first, second = result.segments
+    assert first.text == "What a day!"
+    assert first.modalities["text"].status == "ok"
+    assert second.modalities["text"].status == "no text"
+    assert first.modalities["face"].status == "no face"  # a sliding square is not a face
+    assert first.modalities["voice"].status == "ok"  # the clip carries a 440 Hz tone
+    for s in result.segments:
+        assert s.label in rec.labels
+        assert sum(s.fused.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_transcript_segments_get_the_earlier_ones_as_context(tiny_models, video, tmp_path):
+    rec = Recognizer(tiny_models)
+    seen = {}
+    text_model = rec.model("text")
+    original = text_model.predict_proba
+
+    def spy(texts, context=None):
+        seen["texts"], seen["context"] = texts, context
+        return original(texts, context=context)
+
+    text_model.predict_proba = spy
+    srt = tmp_path / "t.srt"
+    srt.write_text(
+        "1\n00:00:00,000 --> 00:00:01,000\nHi.\n\n2\n00:00:01,000 --> 00:00:02,000\n\n\n"
+        "3\n00:00:02,000 --> 00:00:03,000\nGo away!\n\n"
+    )
+    rec.analyze(video, srt, modalities=["text"])
+    assert seen == {"texts": ["Hi.", "Go away!"], "context": [[], ["Hi."]]}
+
+
+def test_fixed_windows_without_transcript(rec, video):
+    result = rec.analyze(video, window=1.0, modalities=["voice"])
+    assert len(result.segments) == 3
+    assert set(result.segments[0].modalities) == {"voice"}
+    assert result.info["modalities"] == ["voice"]
+
+
+def test_audio_file_has_no_face_and_silence_is_reported(rec, tmp_path):
+    wav = tmp_path / "a.wav"
+    write_tone_wav(wav, seconds=2.0, sr=16000, freq=220.0)
+    result = rec.analyze(wav, window=1.0, modalities=["face", "voice"])
+    assert {s.modalities["face"].status for s in result.segments} == {"no video"}
+    assert all(s.modalities["voice"].ok for s in result.segments)
+
+    silent = tmp_path / "silent.wav"
+    write_tone_wav(silent, seconds=1.0, sr=16000, freq=220.0, amp=0.0)
+    seg = rec.analyze(silent, modalities=["voice"]).segments[0]
+    assert seg.modalities["voice"].status == "silent" and seg.fused is None
+
+
+def test_small_image_is_taken_as_a_face_crop(rec, tmp_path):
+    import cv2
+
+    img = tmp_path / "face.png"
+    cv2.imwrite(str(img), np.random.default_rng(0).integers(0, 255, (48, 48), dtype=np.uint8))
+    result = rec.analyze(img)
+    assert len(result.segments) == 1 and result.segments[0].modalities["face"].status == "ok"
+    assert rec.predict_face(img).label in rec.labels
+
+
+def test_predict_helpers(rec):
+    preds = rec.predict_text(["I love it", "I hate it"])
+    assert len(preds) == 2 and all(p.label in rec.labels for p in preds)
+    stereo_44k = tone(1.0, 44100, 300.0, channels=2).T  # (samples, channels)
+    assert rec.predict_voice(stereo_44k, sample_rate=44100).label in rec.labels
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda r: r.predict_text(["  "]), DataError, "empty text"),
+        (lambda r: r.predict_voice(np.zeros(16000, np.float32)), DataError, "silent"),
+        (lambda r: r.predict_voice(np.ones(100, np.float32)), DataError, "too short"),
+        (lambda r: r.predict_face(np.zeros((240, 320, 3), np.uint8)), DataError, "no face"),
+        (lambda r: r.analyze("missing.mp4"), DataError, "not found"),
+        (lambda r: r.analyze(__file__), UsageError, ".py"),
+    ],
+)
+def test_bad_input_is_a_clear_error(rec, call, error, match):
+    with pytest.raises(error, match=match):
+        call(rec)
+
+
+def test_bad_options(rec, video):
+    with pytest.raises(UsageError, match="modalities"):
+        rec.analyze(video, modalities=["smell"])
+    with pytest.raises(UsageError, match="fps"):
+        rec.analyze(video, fps=0)
+
+
+def test_corrupt_video(rec, tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(np.random.default_rng(0).bytes(5000))
+    with pytest.raises(DataError, match=r"bad\.mp4"):
+        rec.analyze(bad)
+
+
+def test_segment_shorter_than_the_frame_step_says_no_frame_sampled(rec, video, tmp_path):
+    csv = tmp_path / "t.csv"
+    csv.write_text("start,end,text\n0.1,0.2,hi\n0.5,2.5,there\n")
+    first, second = rec.analyze(video, csv, fps=1.0, modalities=["face"]).segments
+    assert first.modalities["face"].status == "no frame sampled"
+    assert second.modalities["face"].status == "no face"
