@@ -3,9 +3,12 @@ are combined over the modalities present in each row.
 
 - ``late_mean`` (:class:`MeanFusion`): the mean of the probabilities.
 - ``late_weighted`` (:class:`WeightedFusion`): a weighted mean; the weights are searched
-  on the simplex (resolution ``step``) for the best log-likelihood of *out-of-fold*
-  probabilities (``cv`` stratified folds inside ``fit``), then the per-modality
-  classifiers are refitted on all rows. A modality with weight 0 is not used.
+  on the simplex (resolution ``step``, the most even first) for the best accuracy of
+  *out-of-fold* probabilities (``cv`` stratified folds inside ``fit``), ties broken by
+  log-likelihood, then the per-modality classifiers are refitted on all rows. (Accuracy
+  first, because the likelihood of a linear pool hardly rewards complementary modalities:
+  the true class's mean probability barely depends on the weights.) A modality with
+  weight 0 is not used.
 - ``late_product`` (:class:`ProbProductFusion`): the product of the probabilities
   (their geometric mean, renormalised; probabilities are floored at 1e-6).
 - ``late_stacking``: see :mod:`emofuse.fusion.stacking`.
@@ -138,12 +141,16 @@ class WeightedFusion(LateFusionMethod):
     def _fit_combiner(self, X: dict[str, np.ndarray], masks: Masks, codes: np.ndarray) -> None:
         candidates = simplex_grid(len(self.modalities_), self.step)
         probs = self._out_of_fold(X, masks, codes)
-        best, best_ll = None, -np.inf
+        rows = np.arange(len(codes))
+        best, best_score = None, (-np.inf, -np.inf)
         for w in candidates:
             p = _weighted(probs, dict(zip(self.modalities_, w)))
-            ll = float(np.log(np.clip(p[np.arange(len(codes)), codes], 1e-12, None)).mean())
-            if ll > best_ll + 1e-12:
-                best, best_ll = w, ll
+            score = (
+                float((p.argmax(axis=1) == codes).mean()),
+                float(np.log(np.clip(p[rows, codes], 1e-12, None)).mean()),
+            )
+            if score > best_score:
+                best, best_score = w, score
         self.weights_ = {m: float(v) for m, v in zip(self.modalities_, best)}
 
     def _uses(self, modality: str) -> bool:

@@ -73,7 +73,8 @@ class FusionMethod(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Mapping[str, Any]) -> np.ndarray:
         """The most probable label per row."""
-        return self.classes_[self.predict_proba(X).argmax(1)]
+        p = self.predict_proba(X)
+        return self.classes_[p.argmax(1)]
 
     def used_modalities(self, X: Mapping[str, Any]) -> list[list[str]]:
         """Per row, the modalities present in ``X`` that the method used for it."""

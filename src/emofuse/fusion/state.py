@@ -120,7 +120,7 @@ def load_estimator(directory: str | Path, trusted: Iterable[str] = ()) -> Any:
         arrays = load((directory / WEIGHTS_FILE).read_bytes())
     except FileNotFoundError as e:
         raise DataError(f"no saved estimator in {directory}: {e.filename} is missing") from None
-    except (json.JSONDecodeError, ValueError) as e:
+    except Exception as e:  # JSON or safetensors (SafetensorError) parse errors
         raise DataError(f"corrupt estimator in {directory}: {e}") from None
     if meta.get("format") != FORMAT:
         raise DataError(f"{directory / META_FILE} is not an emofuse estimator ({FORMAT})")
