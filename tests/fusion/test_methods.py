@@ -144,3 +144,13 @@ def test_bad_input_is_a_clear_error(data, fitted, name):
         build_fusion(name).fit(drop(X, "b", slice(None)), y)
     with pytest.raises(DataError, match="shape"):
         build_fusion(name).fit(X, y[:10])
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_one_modality_is_a_unimodal_baseline(name):
+    X, y = complementary(200, 0)
+    est = build_fusion(name).fit({"a": X["a"]}, y)
+    assert est.predict_proba({"a": X["a"]}).shape == (200, 4)
+    if name == "late_mean":  # exactly the modality's own classifier
+        clf = build_classifier("logreg").fit(X["a"], y)
+        np.testing.assert_allclose(est.predict_proba({"a": X["a"]}), clf.predict_proba(X["a"]))
