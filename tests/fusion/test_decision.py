@@ -36,9 +36,9 @@ def test_a_modality_with_weight_zero_is_not_used():
     est = WeightedFusion(step=0.5).fit(X, y)  # weights in {0, 0.5, 1}
     assert est.weights_ == {"a": 0.5, "b": 0.5, "noise": 0.0}
     assert est.used_modalities(X)[0] == ["a", "b"]
-    only_noise = {"noise": X["noise"][:5]}
-    assert est.used_modalities(only_noise)[0] == []  # present but unused ...
-    np.testing.assert_allclose(  # ... so its own probabilities are used as a fallback
+    only_noise = {"noise": X["noise"][:5]}  # nothing else: the fallback is the noise alone
+    assert est.used_modalities(only_noise)[0] == ["noise"]
+    np.testing.assert_allclose(
         est.predict_proba(only_noise), est.unimodal_proba(only_noise)["noise"]
     )
 

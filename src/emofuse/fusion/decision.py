@@ -8,7 +8,8 @@ are combined over the modalities present in each row.
   log-likelihood, then the per-modality classifiers are refitted on all rows. (Accuracy
   first, because the likelihood of a linear pool hardly rewards complementary modalities:
   the true class's mean probability barely depends on the weights.) A modality with
-  weight 0 is not used.
+  weight 0 is used only in rows where no modality with a positive weight is present
+  (then the present ones are averaged equally).
 - ``late_product`` (:class:`ProbProductFusion`): the product of the probabilities
   (their geometric mean, renormalised; probabilities are floored at 1e-6).
 - ``late_stacking``: see :mod:`emofuse.fusion.stacking`.
@@ -153,8 +154,12 @@ class WeightedFusion(LateFusionMethod):
                 best, best_score = w, score
         self.weights_ = {m: float(v) for m, v in zip(self.modalities_, best)}
 
-    def _uses(self, modality: str) -> bool:
-        return self.weights_[modality] > 0
+    def _used(self, masks: Masks) -> Masks:
+        # weight 0: unused, unless no modality with a positive weight is present in the row
+        positive = np.zeros(len(next(iter(masks.values()))), dtype=bool)
+        for m, w in self.weights_.items():
+            positive |= masks[m] & (w > 0)
+        return {m: masks[m] & ((w > 0) | ~positive) for m, w in self.weights_.items()}
 
     def _combine(self, probs: dict[str, np.ndarray]) -> np.ndarray:
         return _weighted(probs, self.weights_)

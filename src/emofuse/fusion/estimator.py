@@ -9,6 +9,13 @@ columns follow it. A modality seen at fit but absent from ``X`` at predict time 
 missing in every row. Rows missing every modality are left out of ``fit``; at predict
 time they get the training class prior and ``used_modalities`` reports ``[]`` for them.
 
+Fitted attributes of every method: ``classes_``, ``modalities_`` (sorted names),
+``dims_`` (modality -> ``d_m``), ``prior_`` (training class frequencies). The class
+attribute ``kind`` is ``"early"`` or ``"late"``; late methods also hold ``estimators_``
+(modality -> fitted classifier pipeline, trained on integer codes) and offer
+``unimodal_proba``. scikit-learn's ``cross_val_score`` & co. cannot index a dict: take
+rows with ``{m: x[rows] for m, x in X.items()}``.
+
 Subclasses implement ``_fit(X, masks, codes)`` (``codes``: integer labels, indices into
 ``classes_``), ``_proba(X, masks)`` and ``transform(X)``. The fitted state (every public
 attribute ending in ``_``) round-trips through :meth:`FusionMethod.to_state` /
@@ -79,12 +86,9 @@ class FusionMethod(ClassifierMixin, BaseEstimator):
     def used_modalities(self, X: Mapping[str, Any]) -> list[list[str]]:
         """Per row, the modalities present in ``X`` that the method used for it."""
         _, masks = self._checked(X)
-        used = [m for m in self.modalities_ if self._uses(m)]
-        rows = np.stack([masks[m] for m in used], axis=1) if used else None
-        n = len(next(iter(masks.values())))
-        return [[] for _ in range(n)] if rows is None else [
-            [m for m, present in zip(used, row) if present] for row in rows
-        ]  # fmt: skip
+        used = self._used(masks)
+        rows = np.stack([used[m] for m in self.modalities_], axis=1)
+        return [[m for m, u in zip(self.modalities_, row) if u] for row in rows]
 
     def transform(self, X: Mapping[str, Any]) -> np.ndarray:
         """The fused representation ``(N, d)`` (for PCA plots and downstream models)."""
@@ -97,9 +101,9 @@ class FusionMethod(ClassifierMixin, BaseEstimator):
     def _proba(self, X: dict[str, np.ndarray], masks: Masks) -> np.ndarray:
         raise NotImplementedError
 
-    def _uses(self, modality: str) -> bool:
-        """Whether the fitted method uses ``modality`` at all (e.g. a non-zero weight)."""
-        return True
+    def _used(self, masks: Masks) -> Masks:
+        """Per modality, the rows whose prediction it enters (default: where present)."""
+        return masks
 
     def _classifier(self, name: str | None = None, params: dict | None = None) -> Any:
         from ..classifiers import build_classifier
