@@ -16,7 +16,10 @@ from emofuse.models.face_cnn import FaceModel
 from emofuse.train.face import augment, evaluate_face, load_split, split_holdout, train_face
 
 TINY = {"widths": [4, 8], "depths": [1, 1]}
-METRIC_KEYS = {"n", "accuracy", "weighted_f1", "macro_f1", "per_class", "ece_before", "ece_after"}
+METRIC_KEYS = {
+    "n", "accuracy", "uar", "weighted_f1", "macro_f1", "per_class", "confusion", "ece_before",
+    "ece_after",
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
