@@ -30,10 +30,12 @@ def test_doc_example_runs(name, code, tmp_path, monkeypatch):
         importlib.import_module(module)
     finally:
         sys.modules.pop(module, None)
+    from emofuse.classifiers.base import CLASSIFIERS
     from emofuse.data.datasets import CORPORA
     from emofuse.encoders.base import ENCODERS
+    from emofuse.fusion.base import FUSIONS
     from emofuse.models.registry import ARCHITECTURES
 
-    for registry in (ENCODERS, ARCHITECTURES, CORPORA):  # leave no toy behind
-        for toy in ("text_length", "tiny_head", "diary"):
+    for registry in (ENCODERS, ARCHITECTURES, CORPORA, CLASSIFIERS, FUSIONS):  # no toy left
+        for toy in ("text_length", "tiny_head", "diary", "centroid", "late_max"):
             registry.unregister(toy)
