@@ -220,3 +220,32 @@ def test_a_journal_of_another_job_is_not_reused(rec, tmp_path):
     journal.write_text('{"journal": {"manifest": "other"}}\n{"i": 0, "row": {"id": "forged"}}\n')
     out = predict_manifest(rec, manifest, output=output)
     assert out["id"].iloc[0] == "r0" and not journal.exists()
+
+
+def test_any_bytes_give_rows_or_errors_never_a_crash(tmp_path):
+    hypothesis = pytest.importorskip("hypothesis")
+    from hypothesis import strategies as st
+
+    from emofuse.errors import DataError
+    from emofuse.inference.batch_input import read_items
+
+    header = st.sampled_from([b"id,modality,input\n", b"id,text,audio,start,end\n", b""])
+    cell = st.binary(max_size=12) | st.sampled_from([b'"a,b"', b"..", b"/etc/x", b"nan", b"-1"])
+    line = st.lists(cell, max_size=6).map(lambda cs: b",".join(cs))
+
+    @hypothesis.settings(max_examples=150, deadline=None)
+    @hypothesis.given(header, st.lists(line, max_size=8), st.sampled_from([".csv", ".jsonl"]))
+    def check(head, lines, suffix):
+        path = tmp_path / f"m{suffix}"
+        path.write_bytes(head + b"\n".join(lines))
+        try:
+            items = read_items(path)
+        except DataError:
+            return  # e.g. an empty file or no id column: one clear error
+        for it in items:
+            assert it.error or it.inputs
+            for kind, value in it.inputs.items():
+                if kind != "text":
+                    assert value.startswith(str(tmp_path))  # never outside the folder
+
+    check()
