@@ -233,7 +233,7 @@ def test_any_bytes_give_rows_or_errors_never_a_crash(tmp_path):
     cell = st.binary(max_size=12) | st.sampled_from([b'"a,b"', b"..", b"/etc/x", b"nan", b"-1"])
     line = st.lists(cell, max_size=6).map(lambda cs: b",".join(cs))
 
-    @hypothesis.settings(max_examples=150, deadline=None)
+    @hypothesis.settings(max_examples=80, deadline=None)
     @hypothesis.given(header, st.lists(line, max_size=8), st.sampled_from([".csv", ".jsonl"]))
     def check(head, lines, suffix):
         path = tmp_path / f"m{suffix}"

@@ -53,7 +53,7 @@ class Summary:
 
 @dataclass
 class Batch:
-    """Items to compute: ids, keys and refs (text or path); all plain data for workers."""
+    """Items to compute: ids, keys and refs (:class:`.inputs.ItemRef` as dicts): plain data."""
 
     ids: list[str]
     keys: list[str]
