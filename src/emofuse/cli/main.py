@@ -114,13 +114,19 @@ def analyze(
 
 @app.command()
 def predict(
-    manifest: Annotated[Path, typer.Option(help="CSV with columns id, modality, input.")],
+    manifest: Annotated[
+        Path, typer.Option(help="CSV (id, modality, input) or a manifest (.csv/.jsonl).")
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Predictions CSV.")],
     engine: Annotated[str, typer.Option(help="local (processes) or ray.")] = "local",
     workers: Annotated[int, typer.Option(help="Worker processes / Ray actors (0: here).")] = 0,
     address: Annotated[str | None, typer.Option(help="Ray cluster: auto or HOST:PORT.")] = None,
+    allow_outside: Annotated[
+        bool, typer.Option(help="Read media paths outside the manifest's folder.")
+    ] = False,
 ) -> None:
-    """Batch prediction; a bad row gets its `error` cell filled and the run carries on."""
+    """Batch prediction; a bad row gets its `error` cell filled and the run carries on.
+    A run killed midway resumes where it stopped when run again with the same -o."""
     from ..inference.predict import predict_manifest
     from ..inference.recognizer import Recognizer
     from ..utils.progress import progress_bar
@@ -129,13 +135,20 @@ def predict(
         rec = Recognizer.default()
         with progress_bar(err, enabled=err.is_terminal) as progress:
             preds = predict_manifest(
-                rec, manifest, progress, engine=engine, workers=workers, address=address
+                rec,
+                manifest,
+                progress,
+                engine=engine,
+                workers=workers,
+                address=address,
+                output=output,
+                allow_outside=allow_outside,
             )
     except EmofuseError as e:
         raise _fail(e) from None
-    _emit(preds.to_csv(index=False), output)
     failed = int((preds["error"] != "").sum())
-    err.print(f"{len(preds) - failed} predicted, {failed} failed")
+    done = f"{len(preds) - failed} predicted, {failed} failed; wrote {output}"
+    err.print(done, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -152,6 +165,13 @@ def extract(
     ] = None,
     workers: Annotated[int, typer.Option(help="Worker processes / actors (0: inline).")] = 2,
     batch_size: Annotated[int, typer.Option(help="Items per batch (and per shard).")] = 32,
+    kind: Annotated[
+        str, typer.Option(help="pooled (vectors), sequence (frames/tokens) or both.")
+    ] = "pooled",
+    crop_faces: Annotated[
+        bool, typer.Option(help="Main-face crops for face/image/video encoders.")
+    ] = False,
+    fps: Annotated[float, typer.Option(help="Frames sampled per second of video.")] = 2.0,
 ) -> None:
     """Encode a manifest into a resumable feature store; only missing items are computed."""
     from ..data.manifest import Manifest
@@ -169,6 +189,9 @@ def extract(
             workers=workers,
             address=address,
             progress=err.is_terminal,
+            kind=kind,
+            crop_faces=crop_faces,
+            fps=fps,
         )
     except EmofuseError as e:
         raise _fail(e) from None
