@@ -15,10 +15,12 @@ from emofuse.inference.recognizer import Recognizer
 from emofuse.serve.app import create_app
 from tests.fixtures import write_tiny_video
 
+LOCAL = "http://127.0.0.1:8000"  # the app accepts loopback hosts by default
+
 
 @pytest.fixture(scope="module")
 def client(tiny_models):
-    with TestClient(create_app(Recognizer(tiny_models), max_upload_mb=1)) as c:
+    with TestClient(create_app(Recognizer(tiny_models), max_upload_mb=1), base_url=LOCAL) as c:
         yield c
 
 
@@ -92,7 +94,7 @@ def test_oversized_upload_is_413(client):
 
 
 def test_too_long_is_413(tiny_models, video):
-    with TestClient(create_app(Recognizer(tiny_models), max_duration_s=1)) as c:
+    with TestClient(create_app(Recognizer(tiny_models), max_duration_s=1), base_url=LOCAL) as c:
         res = c.post("/v1/analyze", files={"file": ("clip.mp4", video.read_bytes())})
     assert res.status_code == 413 and "limit of 1 s" in res.json()["error"]
 
@@ -127,7 +129,16 @@ def test_cli_serve_calls_run(monkeypatch):
     monkeypatch.setattr(run_module, "run", lambda **kw: calls.append(kw))
     res = CliRunner().invoke(app, ["serve", "--port", "8123", "--model", "some/dir"])
     assert res.exit_code == 0, res.output
-    assert calls == [{"host": "127.0.0.1", "port": 8123, "model": "some/dir", "backend": "auto"}]
+    assert calls == [
+        {
+            "host": "127.0.0.1",
+            "port": 8123,
+            "model": "some/dir",
+            "backend": "auto",
+            "api_key": None,
+            "allow_hosts": [],
+        }
+    ]
 
 
 def test_load_recognizer_missing_folder():

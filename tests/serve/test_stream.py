@@ -20,6 +20,7 @@ from emofuse.serve.app import create_app
 from emofuse.serve.stream import StreamSession, StreamSettings
 from tests.fixtures import make_face_image
 
+WS = "ws://127.0.0.1:8000/v1/stream"  # the app accepts loopback hosts by default
 UPDATE_KEYS = {
     "type", "t", "face", "voice", "voice_status", "fused", "latency_ms", "dropped_frames"
 }  # fmt: skip
@@ -123,9 +124,12 @@ def test_bad_messages_are_errors(rec, message, expected):
 
 def test_undecodable_jpeg_is_an_error(rec):
     s = StreamSession(rec)
-    s.feed(b"F" + struct.pack("<d", 3.0) + b"definitely not a jpeg")
+    [reply] = s.feed(b"F" + struct.pack("<d", 3.0) + b"definitely not a jpeg")
+    assert reply["type"] == "error" and "t=3 s is not a JPEG" in reply["message"]
+    assert not s.pending()
+    s.feed(b"F" + struct.pack("<d", 3.0) + b"\xff\xd8\xff but broken")
     reply = s.step()
-    assert reply["type"] == "error" and "t=3 s is not a decodable JPEG" in reply["message"]
+    assert reply["type"] == "error" and "cannot decode JPEG the frame at t=3 s" in reply["message"]
     s.feed(frame_msg(3.5))
     assert s.step()["type"] == "update"
 
@@ -152,7 +156,8 @@ def test_real_face_gets_a_box(rec):
 
 @pytest.fixture(scope="module")
 def client(rec):
-    with TestClient(create_app(rec, stream=StreamSettings(max_message_bytes=200_000))) as c:
+    app = create_app(rec, stream=StreamSettings(max_message_bytes=200_000))
+    with TestClient(app, base_url="http://127.0.0.1:8000") as c:
         yield c
 
 
@@ -165,7 +170,7 @@ def next_update(ws) -> dict:
 
 
 def test_websocket_frames_and_audio(client, rec):
-    with client.websocket_connect("/v1/stream") as ws:
+    with client.websocket_connect(WS) as ws:
         hello = ws.receive_json()
         assert hello["type"] == "hello" and hello["labels"] == rec.labels
         ws.send_bytes(frame_msg(0.1))
@@ -178,7 +183,7 @@ def test_websocket_frames_and_audio(client, rec):
 
 
 def test_websocket_errors_keep_the_connection(client):
-    with client.websocket_connect("/v1/stream") as ws:
+    with client.websocket_connect(WS) as ws:
         ws.receive_json()  # hello
         ws.send_text("{oops")
         assert ws.receive_json()["type"] == "error"
@@ -194,8 +199,8 @@ def test_websocket_errors_keep_the_connection(client):
 
 def test_two_clients_at_once(client):
     with (
-        client.websocket_connect("/v1/stream") as a,
-        client.websocket_connect("/v1/stream") as b,
+        client.websocket_connect(WS) as a,
+        client.websocket_connect(WS) as b,
     ):
         a.receive_json(), b.receive_json()
         a.send_bytes(frame_msg(1.0))

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -23,12 +24,21 @@ import cv2
 import numpy as np
 
 from ..errors import DataError, UsageError
+from ..utils.checks import positive
 
 VIDEO_EXTS = {".mp4", ".mkv", ".webm", ".avi", ".mov"}
 AUDIO_EXTS = {".wav", ".flac", ".mp3", ".ogg", ".m4a"}
 IMAGE_EXTS = {".jpg", ".jpeg", ".png"}
 _SUPPORTED = sorted(VIDEO_EXTS | AUDIO_EXTS | IMAGE_EXTS)
 _SILENCE_DBFS = -120.0
+MAX_PIXELS = 50_000_000  # images and video frames (a 48 MP photo fits; ~150 MB as RGB)
+IMAGE_FORMATS = ("JPEG", "PNG")
+_REDUCED = {
+    2: cv2.IMREAD_REDUCED_COLOR_2,
+    4: cv2.IMREAD_REDUCED_COLOR_4,
+    8: cv2.IMREAD_REDUCED_COLOR_8,
+}
+_MAGIC = {"JPEG": b"\xff\xd8\xff", "PNG": b"\x89PNG\r\n\x1a\n"}
 
 MediaKind = Literal["video", "audio", "image"]
 
@@ -45,6 +55,7 @@ class MediaInfo:
     width: int | None = None
     height: int | None = None
     fps: float | None = None
+    warnings: tuple[str, ...] = ()  # e.g. a truncated file
 
 
 def _existing(path: str | Path) -> Path:
@@ -120,7 +131,8 @@ def probe(path: str | Path) -> MediaInfo:
     kind = media_kind(path)
     p = Path(path)
     if kind == "image":
-        h, w = load_image(p).shape[:2]
+        w, h = image_size(p.read_bytes(), str(p))
+        check_pixels(w, h, str(p))
         return MediaInfo(p, kind, 0.0, False, False, w, h, None)
     with _opened(p) as c:
         video = next((s for s in c.streams.video if not _is_cover(s)), None)
@@ -137,9 +149,42 @@ def probe(path: str | Path) -> MediaInfo:
     width = height = fps = None
     if has_video and video is not None:
         width, height = video.codec_context.width or None, video.codec_context.height or None
+        check_pixels(width or 0, height or 0, f"the video frames of {p}")
         rate = video.average_rate or video.guessed_rate
         fps = float(rate) if rate else None
-    return MediaInfo(p, kind, duration, has_video, has_audio, width, height, fps)
+    warn = _wav_truncation(p) if p.suffix.lower() == ".wav" else None
+    return MediaInfo(
+        p, kind, duration, has_video, has_audio, width, height, fps, (warn,) if warn else ()
+    )
+
+
+def _wav_truncation(path: Path) -> str | None:
+    """A warning when a WAV file holds less audio than its header announces (a cut download)."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(12)
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        byte_rate = 0
+        for _ in range(64):  # chunks before 'data': fmt, LIST, fact, ...
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                return None
+            cid, n = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if cid == b"fmt ":
+                byte_rate = int.from_bytes(f.read(16)[8:12], "little")
+                f.seek(n + (n & 1) - 16, 1)
+            elif cid == b"data":
+                have = size - f.tell()
+                if have >= n or not byte_rate or n == 0xFFFFFFFF:
+                    return None
+                return (
+                    f"truncated file: it holds {have / byte_rate:.2f} s of the "
+                    f"{n / byte_rate:.2f} s of audio its header announces"
+                )
+            else:
+                f.seek(n + (n & 1), 1)
+    return None
 
 
 def _is_cover(stream: av.stream.Stream) -> bool:
@@ -153,14 +198,15 @@ def iter_frames(
 
     >>> for t, rgb in iter_frames("clip.mp4", fps=2, start=5, end=6): ...  # doctest: +SKIP
     """
-    if fps <= 0:
-        raise UsageError(f"fps must be > 0, got {fps}")
+    positive("fps", fps)
     _check_span(start, end)
     step, eps = 1.0 / fps, 1e-3
     with _opened(path) as c:
         stream = next((s for s in c.streams.video if not _is_cover(s)), None)
         if stream is None:
             raise DataError(f"no video track in {path}")
+        where = f"the video frames of {path}"
+        check_pixels(stream.codec_context.width, stream.codec_context.height, where)
         stream.thread_type = "AUTO"
         origin = _origin(c)
         if start > 0:
@@ -174,6 +220,7 @@ def iter_frames(
                 break
             if t + eps < start + k * step:
                 continue
+            check_pixels(frame.width, frame.height, where)  # the size may change mid-stream
             yield t, frame.to_ndarray(format="rgb24")
             k = int((t + eps - start) / step) + 1  # next tick strictly after t
 
@@ -289,14 +336,72 @@ def iter_audio(
         yield emitted / sample_rate, np.concatenate(buf)
 
 
+def image_size(data: bytes, name: str = "image", formats=IMAGE_FORMATS) -> tuple[int, int]:
+    """(width, height) of JPEG or PNG bytes from the header alone: no pixel is decoded.
+
+    The format comes from the leading magic bytes, not from a file name.
+    """
+    from PIL import JpegImagePlugin, PngImagePlugin
+
+    fmt = next((f for f in formats if data.startswith(_MAGIC[f])), None)
+    if fmt is None:
+        raise DataError(f"{name} is not a {' or '.join(formats)} image")
+    opener = JpegImagePlugin.JpegImageFile if fmt == "JPEG" else PngImagePlugin.PngImageFile
+    try:
+        with opener(io.BytesIO(data)) as im:  # reads the header only; no decompression check
+            w, h = im.size
+    except Exception as e:  # Pillow raises many kinds on a broken header
+        raise DataError(f"cannot decode {fmt} {name}: {str(e) or type(e).__name__}") from None
+    if w <= 0 or h <= 0:
+        raise DataError(f"cannot decode {fmt} {name}: size {w}x{h}")
+    return w, h
+
+
+def check_pixels(width: int, height: int, name: str, limit: int | None = None) -> None:
+    """DataError when a ``width`` x ``height`` picture is over ``limit`` (:data:`MAX_PIXELS`)."""
+    limit = MAX_PIXELS if limit is None else limit
+    if width * height > limit:
+        raise DataError(
+            f"{name}: {width}x{height} pixels is over the limit of {limit / 1e6:g} megapixels"
+        )
+
+
+def decode_image(
+    data: bytes,
+    name: str = "image",
+    formats=IMAGE_FORMATS,
+    max_pixels: int | None = None,
+    max_side: int | None = None,
+) -> np.ndarray:
+    """RGB uint8 HxWx3 from JPEG or PNG bytes, sized from the header before any decoding.
+
+    ``max_side`` scales the picture down to fit (a JPEG is decoded at 1/2, 1/4 or 1/8 size
+    straight away, so a large frame never lands in memory at full size).
+    """
+    w, h = image_size(data, name, formats)
+    check_pixels(w, h, name, max_pixels)
+    flag = cv2.IMREAD_COLOR
+    if max_side and data.startswith(_MAGIC["JPEG"]):
+        factor = next((f for f in (8, 4, 2) if max(w, h) / f >= max_side), 1)
+        flag = _REDUCED.get(factor, flag)
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
+    if bgr is None:
+        raise DataError(f"cannot decode image {name}")
+    if max_side and max(bgr.shape[:2]) > max_side:
+        scale = max_side / max(bgr.shape[:2])
+        size = (max(1, round(bgr.shape[1] * scale)), max(1, round(bgr.shape[0] * scale)))
+        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
 def load_image(image: str | Path | np.ndarray) -> np.ndarray:
-    """RGB uint8 HxWx3 from a path or an array (gray, RGB, RGBA; uint8 or float in [0, 1])."""
+    """RGB uint8 HxWx3 from a path or an array (gray, RGB, RGBA; uint8 or float in [0, 1]).
+
+    A file must be a JPEG or PNG of at most :data:`MAX_PIXELS` (read from its header first).
+    """
     if not isinstance(image, np.ndarray):
         p = _existing(image)
-        bgr = cv2.imdecode(np.frombuffer(p.read_bytes(), np.uint8), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise DataError(f"cannot decode image {p}")
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        return decode_image(p.read_bytes(), str(p))
     arr = image
     if arr.size == 0 or arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)):
         raise DataError(f"image array must be HxW, HxWx3 or HxWx4, got shape {arr.shape}")
