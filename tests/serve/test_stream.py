@@ -209,3 +209,54 @@ def test_two_clients_at_once(client):
         assert next_update(b)["t"] == 2.0
         assert next_update(a)["t"] == 1.0
         assert next_update(a)["voice"] is not None
+
+
+# -- hostile frames -----------------------------------------------------------------------------
+
+
+def test_only_jpeg_frames_are_accepted(rec):
+    from tests.fixtures import png_bytes
+
+    s = StreamSession(rec)
+    [reply] = s.feed(b"F" + struct.pack("<d", 1.0) + png_bytes(32, 24))
+    assert reply == {"type": "error", "message": "the frame at t=1 s is not a JPEG"}
+    assert not s.pending()
+
+
+def test_frame_dimensions_are_capped_before_decoding(rec):
+    from tests.fixtures import jpeg_bytes
+
+    s = StreamSession(rec)
+    assert s.feed(b"F" + struct.pack("<d", 2.0) + jpeg_bytes(claim=(20000, 20000))) == []
+    reply = s.step()
+    assert reply["type"] == "error"
+    assert reply["message"] == (
+        "the frame at t=2 s: 20000x20000 pixels is over the limit of 8.2944 megapixels"
+    )
+
+
+def test_large_frames_are_scaled_down(rec):
+    from tests.fixtures import jpeg_bytes
+
+    s = StreamSession(rec, StreamSettings(max_frame_side=320))
+    s.feed(b"F" + struct.pack("<d", 0.0) + jpeg_bytes(1600, 1200))
+    assert s.step()["face"]["frame"] == {"w": 320, "h": 240}
+
+
+def test_absurd_times_are_errors(rec):
+    s = StreamSession(rec)
+    for t in ("1e400", str(10**400), '"1"', "true", "null"):
+        [reply] = s.feed(f'{{"type": "audio", "t": {t}, "data": ""}}')
+        assert reply["type"] == "error" and "'t' must be a media time" in reply["message"]
+        assert len(reply["message"]) < 200
+
+
+def test_live_streams_are_capped(rec):
+    app = create_app(rec, stream=StreamSettings(max_streams=1))
+    with TestClient(app, base_url="http://127.0.0.1:8000") as c, c.websocket_connect(WS) as a:
+        assert a.receive_json()["type"] == "hello"
+        with c.websocket_connect(WS) as b:
+            msg = b.receive_json()
+            assert msg["type"] == "error" and msg["message"].startswith("busy: 1 live streams")
+        a.send_text('{"type": "ping"}')
+        assert a.receive_json() == {"type": "pong"}
