@@ -164,8 +164,10 @@ class Manifest:
         if not path.is_file():
             raise DataError(f"manifest not found: {path}")
         rows = _read_jsonl(path) if suffix == ".jsonl" else _read_csv(path)
-        roots = {r.pop(ROOT_FIELD, None) for r in rows}
-        roots.discard(None)
+        given = [r.pop(ROOT_FIELD, None) for r in rows]
+        if any(v is not None and not isinstance(v, str) for v in given):
+            raise DataError(f"malformed manifest {path}: '{ROOT_FIELD}' must be a folder path")
+        roots = {v for v in given if v}
         if len(roots) > 1:
             raise DataError(f"malformed manifest {path}: rows name {len(roots)} different roots")
         return cls(_frame(rows), roots.pop() if roots else None)
@@ -262,8 +264,12 @@ def _unfold(row: dict[str, Any], where: str) -> dict[str, Any]:
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     rows = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
+    with path.open("rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise DataError(f"malformed manifest line {path}:{lineno}: not UTF-8") from None
             if not line.strip():
                 continue
             where = f"{path}:{lineno}"

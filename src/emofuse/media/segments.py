@@ -100,6 +100,13 @@ def _cues(name: str, lines: list[str], vtt: bool) -> list[Segment]:
 
 def _csv_rows(name: str, lines: list[str]) -> list[Segment]:
     reader = csv.DictReader(lines)
+    try:
+        return _csv_segments(name, reader)
+    except csv.Error as e:  # e.g. a field over csv's size limit
+        raise DataError(f"malformed CSV at {name}:{reader.line_num}: {e}") from None
+
+
+def _csv_segments(name: str, reader: csv.DictReader) -> list[Segment]:
     fields = {(f or "").strip().lower(): f for f in reader.fieldnames or []}
     if "start" not in fields or "end" not in fields:
         raise DataError(f"CSV header needs 'start,end[,text]' at {name}:1, got {reader.fieldnames}")
