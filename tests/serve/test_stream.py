@@ -129,7 +129,7 @@ def test_undecodable_jpeg_is_an_error(rec):
     assert not s.pending()
     s.feed(b"F" + struct.pack("<d", 3.0) + b"\xff\xd8\xff but broken")
     reply = s.step()
-    assert reply["type"] == "error" and "cannot decode JPEG the frame at t=3 s" in reply["message"]
+    assert reply["type"] == "error" and "the frame at t=3 s: unreadable JPEG" in reply["message"]
     s.feed(frame_msg(3.5))
     assert s.step()["type"] == "update"
 
@@ -231,7 +231,7 @@ def test_frame_dimensions_are_capped_before_decoding(rec):
     reply = s.step()
     assert reply["type"] == "error"
     assert reply["message"] == (
-        "the frame at t=2 s: 20000x20000 pixels is over the limit of 8.2944 megapixels"
+        "the frame at t=2 s: 20000x20000 pixels is over the limit of 8.29 megapixels"
     )
 
 

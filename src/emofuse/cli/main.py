@@ -242,7 +242,7 @@ def export_onnx(
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option(help="TCP port.", min=0, max=65535)] = 8000,
     model: Annotated[
         str, typer.Option(help="'default' (the bundled models) or a model folder.")
     ] = "default",

@@ -137,6 +137,9 @@ def probe(path: str | Path) -> MediaInfo:
     with _opened(p) as c:
         video = next((s for s in c.streams.video if not _is_cover(s)), None)
         video = video if kind == "video" else None
+        if video is not None:  # from the header, before _decodable decodes a frame
+            ctx = video.codec_context
+            check_pixels(ctx.width or 0, ctx.height or 0, f"the video frames of {p}")
         audio = next(iter(c.streams.audio), None)
         candidates = [s for s in (video, audio) if s is not None]
         ok = _decodable(c, candidates) if candidates else set()
@@ -149,7 +152,6 @@ def probe(path: str | Path) -> MediaInfo:
     width = height = fps = None
     if has_video and video is not None:
         width, height = video.codec_context.width or None, video.codec_context.height or None
-        check_pixels(width or 0, height or 0, f"the video frames of {p}")
         rate = video.average_rate or video.guessed_rate
         fps = float(rate) if rate else None
     warn = _wav_truncation(p) if p.suffix.lower() == ".wav" else None
@@ -351,9 +353,9 @@ def image_size(data: bytes, name: str = "image", formats=IMAGE_FORMATS) -> tuple
         with opener(io.BytesIO(data)) as im:  # reads the header only; no decompression check
             w, h = im.size
     except Exception as e:  # Pillow raises many kinds on a broken header
-        raise DataError(f"cannot decode {fmt} {name}: {str(e) or type(e).__name__}") from None
+        raise DataError(f"{name}: unreadable {fmt} header ({e or type(e).__name__})") from None
     if w <= 0 or h <= 0:
-        raise DataError(f"cannot decode {fmt} {name}: size {w}x{h}")
+        raise DataError(f"{name}: unreadable {fmt} header (size {w}x{h})")
     return w, h
 
 
@@ -362,7 +364,7 @@ def check_pixels(width: int, height: int, name: str, limit: int | None = None) -
     limit = MAX_PIXELS if limit is None else limit
     if width * height > limit:
         raise DataError(
-            f"{name}: {width}x{height} pixels is over the limit of {limit / 1e6:g} megapixels"
+            f"{name}: {width}x{height} pixels is over the limit of {limit / 1e6:.3g} megapixels"
         )
 
 

@@ -208,6 +208,9 @@ def validation_message(errors: list[dict[str, Any]]) -> str:
     """One line from FastAPI's validation errors; never echoes the values sent."""
     parts = []
     for e in errors[:5]:
+        if e.get("type") == "json_invalid":
+            parts.append("the body is not valid JSON")
+            continue
         where = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query"))
         msg = str(e.get("msg", "invalid"))
         if "UploadFile" in msg:
