@@ -6,7 +6,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from emofuse.data.manifest import COLUMNS, ROOT_FIELD, Manifest
@@ -45,6 +45,8 @@ def _read(data: bytes, ext: str) -> None:
 
 
 @FUZZ
+@example([{"id": "a", ROOT_FIELD: []}])  # found by this test: an unhashable root
+@example([{"id": None, ROOT_FIELD: False}])  # and a root that is not a path
 @given(st.lists(ROW, max_size=5))
 def test_jsonl_rows(rows):
     text = "\n".join(json.dumps(r, allow_nan=True, default=str) for r in rows)
@@ -60,6 +62,7 @@ def test_csv_cells(cells):
 
 
 @FUZZ
+@example(b"\x80", ".jsonl")  # found by this test: JSONL that is not UTF-8
 @given(st.binary(max_size=200), st.sampled_from([".jsonl", ".csv"]))
 def test_random_bytes(data, ext):
     _read(data, ext)

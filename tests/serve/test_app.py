@@ -156,7 +156,9 @@ def test_validation_errors_are_one_line_json(client):
     res = client.post("/v1/analyze", data={"window": "abc"})
     assert res.status_code == 400 and set(res.json()) == {"error"}
     assert "file: Field required" in res.json()["error"] and "window:" in res.json()["error"]
-    res = client.post("/v1/text", content=b"{texts: [", headers={"Content-Type": "application/json"})
+    res = client.post(
+        "/v1/text", content=b"{texts: [", headers={"Content-Type": "application/json"}
+    )
     assert res.status_code == 400 and res.json() == {"error": "the body is not valid JSON"}
     res = client.post("/v1/text", json={"texts": "not a list"})
     assert res.status_code == 400 and res.json()["error"].startswith("texts:")

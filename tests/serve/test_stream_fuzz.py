@@ -11,7 +11,7 @@ import json
 import struct
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 pytest.importorskip("fastapi")
@@ -29,6 +29,7 @@ JPEG = b"\xff\xd8\xff"
 TIME = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.integers(-(10**400), 10**400),
+    st.integers(2**63, 10**400),  # JSON ints too large for a float
     st.text(max_size=5),
     st.none(),
     st.booleans(),
@@ -72,6 +73,7 @@ def rec(tiny_models):
 
 
 @FUZZ
+@example(messages=['{"type": "audio", "t": ' + str(10**400) + ', "data": ""}'])  # found by this
 @given(messages=st.lists(st.one_of(BINARY, TEXT), min_size=1, max_size=6))
 def test_random_messages_never_raise(rec, messages):
     session = StreamSession(rec, StreamSettings(max_message_bytes=200))
