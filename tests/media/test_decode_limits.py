@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from emofuse.errors import DataError
-from emofuse.media import decode, iter_frames, load_image, probe
+from emofuse.media import images, iter_frames, load_image, probe
 from tests.fixtures import jpeg_bytes, png_bytes, truncate, write_tiny_video, write_tone_wav
 
 
@@ -62,10 +62,10 @@ def test_truncated_image_is_data_error(tmp_path):
 
 def test_decode_image_caps_and_scales():
     with pytest.raises(DataError, match=r"over the limit of 0\.001 megapixels"):
-        decode.decode_image(jpeg_bytes(64, 48), "frame", max_pixels=1000)
+        images.decode_image(jpeg_bytes(64, 48), "frame", max_pixels=1000)
     with pytest.raises(DataError, match="not a JPEG image"):
-        decode.decode_image(png_bytes(30, 20), "frame", formats=("JPEG",))
-    big = decode.decode_image(jpeg_bytes(1600, 1200), "frame", max_side=320)
+        images.decode_image(png_bytes(30, 20), "frame", formats=("JPEG",))
+    big = images.decode_image(jpeg_bytes(1600, 1200), "frame", max_side=320)
     assert big.shape == (240, 320, 3) and big.dtype == np.uint8
 
 
@@ -75,12 +75,12 @@ def clip(tmp_path_factory):
 
 
 def test_video_frames_over_the_cap_are_refused_before_decoding(clip, monkeypatch):
-    monkeypatch.setattr(decode, "MAX_PIXELS", 160 * 120 - 1)
+    monkeypatch.setattr(images, "MAX_PIXELS", 160 * 120 - 1)
     with pytest.raises(DataError, match="160x120 pixels is over the limit"):
         probe(clip)
     with pytest.raises(DataError, match="160x120 pixels is over the limit"):
         next(iter_frames(clip, fps=2))
-    monkeypatch.setattr(decode, "MAX_PIXELS", 160 * 120)
+    monkeypatch.setattr(images, "MAX_PIXELS", 160 * 120)
     assert probe(clip).width == 160
 
 

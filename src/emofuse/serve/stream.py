@@ -31,6 +31,8 @@ Server -> client:
 * ``{"type": "error", "message": "..."}`` for a malformed, unknown or oversized message, or a
   frame that is not a decodable JPEG (checked by its magic bytes on arrival; its size is read
   from the header and capped before it is decoded); the session carries on.
+* when the server already holds ``max_streams`` sessions: ``{"type": "error", "message":
+  "busy: ..."}``, then the socket closes (code 1013).
 
 Frames queue per session with a small bound (default 1): when the models fall behind, the
 newest frame wins and older ones are dropped. Audio goes to a rolling buffer (the last 3 s);
@@ -55,6 +57,7 @@ import numpy as np
 from ..errors import DataError, EmofuseError
 from ..inference.recognizer import MIN_VOICE_SECONDS, SAMPLE_RATE, Recognizer
 from ..media import decode
+from ..media.images import decode_image
 
 HEADER = struct.Struct("<cd")  # kind, media time (s)
 KIND_FRAME, KIND_AUDIO = b"F", b"A"
@@ -207,7 +210,7 @@ class StreamSession:
 
     def _face(self, jpeg: bytes, name: str) -> dict[str, Any]:
         s = self.settings
-        rgb = decode.decode_image(jpeg, name, ("JPEG",), s.max_frame_pixels, s.max_frame_side)
+        rgb = decode_image(jpeg, name, ("JPEG",), s.max_frame_pixels, s.max_frame_side)
         h, w = rgb.shape[:2]
         crop, box = self.recognizer.face_crop(rgb)
         probs = None
