@@ -17,7 +17,7 @@ before and after the round and its peak during it (``/proc``). Everything is bou
 request times out after 120 s, the whole run stops after ``--max-seconds``, and the server
 is stopped at the end.
 
-    python bench/load.py [--rounds 4] [--rest-clients 6] [--requests 4] [--streams 3]
+    python bench/load.py [--rounds 6] [--rest-clients 6] [--requests 4] [--streams 3]
 
 Writes bench/results/load.{md,json}.
 """
@@ -244,7 +244,7 @@ def write(rows: list[dict], meta: dict, out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--rest-clients", type=int, default=6)
     parser.add_argument("--requests", type=int, default=4, help="per REST client and round")
     parser.add_argument("--streams", type=int, default=3)
