@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import platform
@@ -213,6 +214,7 @@ def write(rows: list[dict], meta: dict, out: Path) -> None:
         ("rss_after_mb", "RSS after MB"), ("peak_mb", "peak MB"), ("wall_s", "wall s"),
     ]  # fmt: skip
     warm = [r["rss_after_mb"] for r in rows if r["kind"] == "warm"]
+    steps = ", ".join(f"{b - a:+d}" for a, b in itertools.pairwise(warm)) or "n/a"
     drift = f"{warm[-1] - warm[0]:+d} MB" if len(warm) > 1 else "n/a"
     lines = [
         "# Load test (loopback)",
@@ -234,7 +236,8 @@ def write(rows: list[dict], meta: dict, out: Path) -> None:
     for r in rows:
         lines.append("| " + " | ".join("" if r[k] is None else str(r[k]) for k, _ in cols) + " |")
     lines += ["", f"RSS after the warm rounds drifts by {drift} from the first warm round to the "
-              f"last (server RSS at the end: {meta['rss_end_mb']} MB)."]  # fmt: skip
+              f"last (round to round: {steps} MB; server RSS at the end: "
+              f"{meta['rss_end_mb']} MB)."]  # fmt: skip
     errs = [e for r in rows for e in r["error_examples"]]
     if errs:
         lines += ["", "Errors seen: " + "; ".join(sorted(set(errs))[:5])]
