@@ -164,10 +164,8 @@ class Manifest:
         if not path.is_file():
             raise DataError(f"manifest not found: {path}")
         rows = _read_jsonl(path) if suffix == ".jsonl" else _read_csv(path)
-        given = [r.pop(ROOT_FIELD, None) for r in rows]
-        if any(v is not None and not isinstance(v, str) for v in given):
-            raise DataError(f"malformed manifest {path}: '{ROOT_FIELD}' must be a folder path")
-        roots = {v for v in given if v}
+        roots = {r.pop(ROOT_FIELD, None) for r in rows}
+        roots.discard(None)
         if len(roots) > 1:
             raise DataError(f"malformed manifest {path}: rows name {len(roots)} different roots")
         return cls(_frame(rows), roots.pop() if roots else None)
@@ -251,6 +249,8 @@ def _normalize(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _unfold(row: dict[str, Any], where: str) -> dict[str, Any]:
+    if not isinstance(row.get(ROOT_FIELD, ""), (str, type(None))):  # a list would not even hash
+        raise DataError(f"malformed manifest row {where}: '{ROOT_FIELD}' must be a folder path")
     extra = row.get("extra")
     if extra is None:
         return row
