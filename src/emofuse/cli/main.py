@@ -261,15 +261,9 @@ def serve(
     """Live web page (webcam + microphone) and HTTP/WebSocket API; docs at /docs."""
     from ..serve.run import run
 
+    access = {"api_key": api_key, "allow_hosts": allow_host or []}
     try:
-        run(
-            host=host,
-            port=port,
-            model=model,
-            backend=backend,
-            api_key=api_key,
-            allow_hosts=allow_host or [],
-        )
+        run(host=host, port=port, model=model, backend=backend, **access)
     except EmofuseError as e:
         raise _fail(e) from None
 
