@@ -38,6 +38,8 @@ bench: install
 	$(BIN)/python bench/analyze.py
 	$(BIN)/python bench/live.py
 	$(BIN)/python bench/encoders.py
+	$(BIN)/python bench/robustness.py
+	$(BIN)/python bench/load.py
 
 train-default: install
 	$(BIN)/emofuse train-default --data ../shared/data

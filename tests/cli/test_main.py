@@ -106,3 +106,52 @@ def test_predict_allow_outside(tmp_path):
 def test_info_lists_models():
     res = runner.invoke(app, ["info"])
     assert res.exit_code == 0 and "neutral" in res.output
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--fps", "nan"), ("--fps", "inf"), ("--window", "nan"), ("--window", "-inf")],
+)
+def test_non_finite_options_are_one_line_usage_errors(video, option, value):
+    res = runner.invoke(app, ["analyze", str(video), option, value])
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output and "must be a finite number > 0" in res.output
+
+
+def test_output_folder_is_a_one_line_error(video, tmp_path):
+    res = runner.invoke(app, ["analyze", str(video), "--format", "json", "-o", str(tmp_path)])
+    assert res.exit_code == 2, res.output
+    assert "is a folder; give a file name" in res.output and "Traceback" not in res.output
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("id,modality,input\nt1,text,hello\n")
+    res = runner.invoke(app, ["predict", "--manifest", str(manifest), "-o", str(tmp_path)])
+    assert res.exit_code == 2 and "is a folder" in res.output, res.output
+
+
+def test_undecodable_text_argument_is_cleaned():
+    res = runner.invoke(app, ["analyze", "--text", "caf\udce9 was lovely"])  # non-UTF-8 argv
+    assert res.exit_code == 0, res.output
+    assert "caf\ufffd was lovely" in res.stdout
+
+
+def test_silent_audio_exits_1(tmp_path):
+    import wave
+
+    path = tmp_path / "silent.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
+        w.writeframes(bytes(2 * 16000 * 2))
+    res = runner.invoke(app, ["analyze", str(path), "--format", "json"])
+    assert res.exit_code == 1, res.output
+    assert "nothing to recognise" in res.output and "voice: silent" in res.output
+
+
+def test_warnings_go_to_stderr(tmp_path):
+    from tests.fixtures import truncate
+
+    full = write_tone_wav(tmp_path / "full.wav", seconds=2.0)
+    cut = truncate(full, 0.6, tmp_path / "cut.wav")
+    res = runner.invoke(app, ["analyze", str(cut), "--window", "1", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert "warning: truncated file" in res.stderr
+    assert json.loads(res.stdout)["info"]["warnings"]

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from .._version import __version__
 from ..errors import EmofuseError
+from ..utils.io import check_output, write_atomic
 
 app = typer.Typer(
     add_completion=False,
@@ -29,7 +30,7 @@ class Format(str, Enum):
 
 
 def _fail(e: EmofuseError) -> typer.Exit:
-    err.print(f"[red]error:[/red] {e}", highlight=False)
+    err.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)  # one line
     return typer.Exit(e.exit_code)
 
 
@@ -37,8 +38,6 @@ def _emit(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:
-        from ..utils.io import write_atomic
-
         write_atomic(output, text.encode())
         err.print(f"wrote {output}")
 
@@ -86,7 +85,11 @@ def analyze(
 
     if (file is None) == (text is None):
         raise typer.BadParameter("give a FILE or --text, not both")
+    if output is not None and fmt is Format.table:
+        raise typer.BadParameter("--format table prints to the terminal; use json or csv with -o")
     try:
+        if output is not None:
+            check_output(output)
         rec = Recognizer.default()
         if text is not None:
             result = rec.analyze_text(text)
@@ -100,16 +103,15 @@ def analyze(
                     modalities=modalities.split(","),
                     progress=progress,
                 )
+        for warning in result.info.get("warnings", []):
+            err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+        result.require_prediction()
+        if fmt is Format.table:
+            out.print(timeline_table(result))
+        else:
+            _emit(result.to_json() if fmt is Format.json else result.to_csv(), output)
     except EmofuseError as e:
         raise _fail(e) from None
-    if fmt is Format.json:
-        _emit(result.to_json(), output)
-    elif fmt is Format.csv:
-        _emit(result.to_csv(), output)
-    elif output is None:
-        out.print(timeline_table(result))
-    else:
-        raise typer.BadParameter("--format table prints to the terminal; use json or csv with -o")
 
 
 @app.command()
@@ -132,6 +134,7 @@ def predict(
     from ..utils.progress import progress_bar
 
     try:
+        check_output(output)
         rec = Recognizer.default()
         with progress_bar(err, enabled=err.is_terminal) as progress:
             preds = predict_manifest(
@@ -144,6 +147,7 @@ def predict(
                 output=output,
                 allow_outside=allow_outside,
             )
+        _emit(preds.to_csv(index=False), output)
     except EmofuseError as e:
         raise _fail(e) from None
     failed = int((preds["error"] != "").sum())
@@ -262,19 +266,28 @@ def export_onnx(
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option(help="TCP port.", min=0, max=65535)] = 8000,
     model: Annotated[
         str, typer.Option(help="'default' (the bundled models) or a model folder.")
     ] = "default",
     backend: Annotated[
         str, typer.Option(help="auto|torch|onnx: what runs the face and voice networks.")
     ] = "auto",
+    api_key: Annotated[
+        str | None,
+        typer.Option(envvar="EMOFUSE_API_KEY", help="Require this key on /v1/* (X-API-Key)."),
+    ] = None,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(help="Also accept this Host/Origin name[:port] (repeatable; * for any)."),
+    ] = None,
 ) -> None:
     """Live web page (webcam + microphone) and HTTP/WebSocket API; docs at /docs."""
     from ..serve.run import run
 
+    access = {"api_key": api_key, "allow_hosts": allow_host or []}
     try:
-        run(host=host, port=port, model=model, backend=backend)
+        run(host=host, port=port, model=model, backend=backend, **access)
     except EmofuseError as e:
         raise _fail(e) from None
 

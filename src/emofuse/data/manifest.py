@@ -252,6 +252,8 @@ def _normalize(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _unfold(row: dict[str, Any], where: str) -> dict[str, Any]:
+    if not isinstance(row.get(ROOT_FIELD, ""), (str, type(None))):  # a list would not even hash
+        raise DataError(f"malformed manifest row {where}: '{ROOT_FIELD}' must be a folder path")
     extra = row.get("extra")
     if extra is None:
         return row

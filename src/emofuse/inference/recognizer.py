@@ -20,8 +20,10 @@ from ..errors import DataError, UsageError
 from ..fusion import LateFusion
 from ..labels import CANONICAL
 from ..media import decode, faces
-from ..media.segments import Segment, fixed_windows, read_transcript
+from ..media.segments import Segment, fixed_windows, read_transcript, segment_warnings
+from ..media.text import clean_unicode
 from ..models.bundled import DEFAULT_WEIGHTS, load_modality_model
+from ..utils.checks import positive
 from .result import MODALITIES, ModalityResult, Prediction, Result, SegmentResult
 
 SAMPLE_RATE = 16000
@@ -96,7 +98,8 @@ class Recognizer:
         for t in texts:
             if not isinstance(t, str) or not t.strip():
                 raise DataError("empty text")
-        ctx = None if context is None else [list(c) for c in context]
+        texts = [clean_unicode(t) for t in texts]  # lone surrogates would break the tokenizer
+        ctx = None if context is None else [[clean_unicode(u) for u in c] for c in context]
         probs = self.model("text").predict_proba(texts, context=ctx)
         return [Prediction.from_probs(p, self.labels) for p in probs]
 
@@ -124,6 +127,7 @@ class Recognizer:
     def analyze_text(self, text: str) -> Result:
         """A one-segment :class:`Result` for a piece of text (what ``analyze --text`` prints)."""
         pred = self.predict_text([text])[0]
+        text = clean_unicode(text)
         segment = SegmentResult(0.0, 0.0, text, {"text": ModalityResult("ok", pred)}, pred)
         return Result(
             source="<text>",
@@ -156,8 +160,7 @@ class Recognizer:
         """
         t0 = time.perf_counter()
         modalities = _check_modalities(modalities)
-        if fps <= 0:
-            raise UsageError("--fps must be positive")
+        fps, window = positive("fps", fps), positive("window", window)  # NaN, inf, <= 0
         info = decode.probe(path)
         if info.kind == "image":
             segments = [Segment(0.0, 0.0)]
@@ -165,6 +168,9 @@ class Recognizer:
             segments = read_transcript(transcript)
         else:
             segments = fixed_windows(info.duration, window)
+        warnings = list(info.warnings)
+        if info.kind != "image":
+            warnings += segment_warnings(segments, info.duration, MIN_VOICE_SECONDS)
 
         results: dict[str, list[ModalityResult]] = {}
         if "face" in modalities:
@@ -200,6 +206,7 @@ class Recognizer:
                     m: self.model(m).meta.name for m in modalities if any(r.ok for r in results[m])
                 },
                 "elapsed_s": round(time.perf_counter() - t0, 3),
+                "warnings": warnings,
             },
         )
 
