@@ -187,7 +187,7 @@ def fit(
                 result.best_epoch = epoch
             row["seconds"] = round(time.time() - started, 1)
             result.history.append(row)
-            _report(bar, name, row)
+            _report(bar if evaluate is not None else None, name, row)
             if (
                 patience is not None
                 and result.best_epoch is not None
@@ -220,6 +220,7 @@ def _comparable(score: Any) -> Any:
 
 
 def _report(bar: Any, name: str, row: dict[str, Any]) -> None:
+    """One line per epoch: on the bar's console (selection runs) or the log."""
     parts = [f"{name} epoch {row['epoch']:3d}"]
     for k, v in row.items():
         if k not in ("epoch", "items", "seconds") and isinstance(v, (int, float)):
