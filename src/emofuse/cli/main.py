@@ -78,6 +78,10 @@ def analyze(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
     ] = None,
+    model: Annotated[
+        str,
+        typer.Option(help="'default' (the bundled models), a model folder or a RUN_DIR with av/."),
+    ] = "default",
 ) -> None:
     """Recognise emotion in a media file (a timeline) or in a text."""
     from ..inference.recognizer import Recognizer
@@ -87,7 +91,7 @@ def analyze(
     if (file is None) == (text is None):
         raise typer.BadParameter("give a FILE or --text, not both")
     try:
-        rec = Recognizer.default()
+        rec = Recognizer.default() if model == "default" else Recognizer(model)
         if text is not None:
             result = rec.analyze_text(text)
         else:

@@ -52,6 +52,7 @@ import cv2
 import numpy as np
 
 from ..errors import EmofuseError
+from ..inference.realtime import AVStream
 from ..inference.recognizer import MIN_VOICE_SECONDS, SAMPLE_RATE, Recognizer
 from ..media import decode
 
@@ -95,6 +96,8 @@ class StreamSession:
         self._voice_due: float | None = None
         self._voice: tuple[float, np.ndarray] | None = None  # (window end, probs)
         self._voice_status = "no audio"
+        # an audio-visual model (``MODEL_DIR/av``) makes the fused row from frames + sound
+        self._av = AVStream(recognizer.av) if getattr(recognizer, "av", None) else None
 
     # -- messages in -----------------------------------------------------------------------
 
@@ -208,6 +211,8 @@ class StreamSession:
             h, w = image.shape[:2]
         rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
         crop, box = self.recognizer.face_crop(rgb)
+        if self._av is not None:
+            self._av.push(rgb, box)
         probs = None
         if crop is not None and box is not None:
             probs = self.recognizer.model("face").predict_proba(crop[None])[0]
@@ -240,8 +245,10 @@ class StreamSession:
         }
         fused = None
         present = {m: p[None] for m, p in parts.items() if p is not None}
-        if present:
+        p = self._av.probs(self._audio) if self._av is not None else None
+        if p is None and present:
             p = self.recognizer.fusion.predict_proba(present)[0]
+        if p is not None:
             i = int(np.argmax(p))
             fused = {
                 "label": self.labels[i],
