@@ -59,3 +59,17 @@ def test_cache_hits_and_keys(tmp_path):
     next(tmp_path.glob("x-*.npy")).write_bytes(b"corrupt")
     cached_embeddings(enc, ["a", "bb"], tmp_path, "x")
     assert enc.calls == 2
+
+
+def test_minilm_token_sequences():
+    from emofuse.encoders.base import build_encoder
+
+    enc = build_encoder("minilm")
+    texts = ["so happy today", "no"]
+    seqs = enc.encode_sequence(texts)
+    tokens = [len(enc.impl._model().tokenizer(t)["input_ids"]) for t in texts]
+    assert [s.shape for s in seqs] == [(n, 384) for n in tokens] == [(5, 384), (3, 384)]
+    pooled = enc.encode(texts)
+    for s, p in zip(seqs, pooled):
+        np.testing.assert_allclose(s.mean(0) / np.linalg.norm(s.mean(0)), p, atol=1e-5)
+    assert enc.encode_sequence([]) == []

@@ -156,6 +156,13 @@ def extract(
     ] = None,
     workers: Annotated[int, typer.Option(help="Worker processes / actors (0: inline).")] = 2,
     batch_size: Annotated[int, typer.Option(help="Items per batch (and per shard).")] = 32,
+    kind: Annotated[
+        str, typer.Option(help="pooled (vectors), sequence (frames/tokens) or both.")
+    ] = "pooled",
+    crop_faces: Annotated[
+        bool, typer.Option(help="Main-face crops for face/image/video encoders.")
+    ] = False,
+    fps: Annotated[float, typer.Option(help="Frames sampled per second of video.")] = 2.0,
 ) -> None:
     """Encode a manifest into a resumable feature store; only missing items are computed."""
     from ..data.manifest import Manifest
@@ -173,6 +180,9 @@ def extract(
             workers=workers,
             address=address,
             progress=err.is_terminal,
+            kind=kind,
+            crop_faces=crop_faces,
+            fps=fps,
         )
     except EmofuseError as e:
         raise _fail(e) from None

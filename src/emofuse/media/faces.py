@@ -148,3 +148,27 @@ def crop_face(image: np.ndarray, box: Box, size: int = 48, margin: float = 0.0) 
         gray = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
     crop = gray[y0 + pad : y1 + pad, x0 + pad : x1 + pad]
     return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def face_crop(
+    image: np.ndarray,
+    detector: FaceDetector | None = None,
+    size: int = 48,
+    small: int = 96,
+) -> tuple[np.ndarray | None, Box | None]:
+    """The main face's gray ``(size, size)`` crop and its box, or ``(None, None)``.
+
+    An image no larger than ``small`` pixels on its longer side in which no face is
+    detected is taken as a face crop already (FER-style), with no box.
+
+    >>> crop, box = face_crop(np.zeros((48, 48, 3), np.uint8))
+    >>> crop.shape, box
+    ((48, 48), None)
+    """
+    box = main_face((detector or FaceDetector()).detect(image))
+    if box is not None:
+        return crop_face(image, box, size=size), box
+    h, w = image.shape[:2]
+    if max(h, w) <= small:
+        return crop_face(image, Box(0, 0, w, h), size=size), None
+    return None, None
