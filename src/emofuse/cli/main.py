@@ -26,6 +26,7 @@ class Format(str, Enum):
     table = "table"
     json = "json"
     csv = "csv"
+    html = "html"
 
 
 def _fail(e: EmofuseError) -> typer.Exit:
@@ -78,6 +79,9 @@ def analyze(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
     ] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Also save the timeline plot (PNG) here.")
+    ] = None,
     model: Annotated[
         str,
         typer.Option(help="'default' (the bundled models), a model folder or a RUN_DIR with av/."),
@@ -106,6 +110,18 @@ def analyze(
                 )
     except EmofuseError as e:
         raise _fail(e) from None
+    if plot is not None or fmt is Format.html:
+        from ..report.timeline import timeline_html, timeline_plot
+
+        try:
+            if plot is not None:
+                err.print(f"wrote {timeline_plot(result, plot)}")
+            if fmt is Format.html:
+                _emit(timeline_html(result), output)
+        except EmofuseError as e:
+            raise _fail(e) from None
+    if fmt is Format.html:
+        return
     if fmt is Format.json:
         _emit(result.to_json(), output)
     elif fmt is Format.csv:
