@@ -28,6 +28,7 @@ from ..errors import DataError, UsageError
 from ..utils.io import write_json
 from .features import encode_manifest, needs_fit
 from .methods import inputs_of, load_method, present_rows
+from .networks import method_grid, network_inputs
 from .recipe import Recipe
 from .results import cell_name, score_cell
 
@@ -90,26 +91,26 @@ def evaluate_run(run_dir: str | Path, manifest_path: str | Path) -> dict[str, An
     if not len(rows):
         raise DataError(f"no item of {manifest_path} has one of the run's targets {names}")
     x_all = _features(manifest, recipe, run_dir)
+    x_all.update(network_inputs(manifest, recipe))
     x = {k: v[rows] for k, v in x_all.items()}
     runs, frames = {}, []
-    for method in recipe.methods():
-        for head in recipe.heads():
-            folder = run_dir / "models" / cell_name(method, head)
-            if not folder.is_dir():
-                continue
-            xm = inputs_of(method, recipe, x)
-            ok = np.flatnonzero(present_rows(xm))
-            if not len(ok):
-                continue  # its modality is absent from this manifest
-            est = load_method(folder)
-            cell = score_cell(est, {k: v[ok] for k, v in xm.items()}, y[ok], ok, names, recipe.task)
-            runs[f"{method}/{head}"] = {
-                "method": method,
-                "head": head,
-                "metrics": cell["metrics"],
-                "n_missing": int(len(rows) - len(ok)),
-            }
-            frames.append(_frame(manifest, rows[ok], cell, method, head, names, recipe.task))
+    for method, head in method_grid(recipe):
+        folder = run_dir / "models" / cell_name(method, head)
+        if not folder.is_dir():
+            continue
+        xm = inputs_of(method, recipe, x)
+        ok = np.flatnonzero(present_rows(xm))
+        if not len(ok):
+            continue  # its modality is absent from this manifest
+        est = load_method(folder)
+        cell = score_cell(est, {k: v[ok] for k, v in xm.items()}, y[ok], ok, names, recipe.task)
+        runs[f"{method}/{head}"] = {
+            "method": method,
+            "head": head,
+            "metrics": cell["metrics"],
+            "n_missing": int(len(rows) - len(ok)),
+        }
+        frames.append(_frame(manifest, rows[ok], cell, method, head, names, recipe.task))
     if not runs:
         raise DataError(f"no saved model of {run_dir} can read {manifest_path}")
     out = {

@@ -21,6 +21,15 @@ from ..errors import DataError
 from ..fusion.base import build_fusion
 from ..fusion.state import load_estimator, save_estimator
 from ..utils.io import write_atomic
+from .networks import (
+    build_network,
+    input_kind,
+    is_network_folder,
+    load_network,
+    network_view,
+    pooled_view,
+    present,
+)
 from .recipe import Recipe
 
 UNIMODAL = "early_concat"  # a feature set alone is its concatenation with nothing
@@ -31,8 +40,13 @@ def is_unimodal(method: str, recipe: Recipe) -> bool:
 
 
 def inputs_of(method: str, recipe: Recipe, x: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The feature sets a method reads: its own one, or every one for a fusion method."""
-    return {method: x[method]} if is_unimodal(method, recipe) else dict(x)
+    """The feature sets a method reads: its own one, or every one for a fusion method
+    (a network method: its sequences or raw items, see :mod:`.networks`)."""
+    if is_unimodal(method, recipe):
+        return {method: x[method]}
+    if input_kind(method) is not None:
+        return network_view(method, recipe, x)
+    return pooled_view(x)
 
 
 def head_params(recipe: Recipe, head: str, seed: int) -> dict[str, Any]:
@@ -49,7 +63,9 @@ def head_params(recipe: Recipe, head: str, seed: int) -> dict[str, Any]:
 
 
 def build_method(method: str, head: str, recipe: Recipe, seed: int) -> Any:
-    """An unfitted estimator over a dict of feature matrices."""
+    """An unfitted estimator over a dict of feature matrices (a network: see .networks)."""
+    if not is_unimodal(method, recipe) and input_kind(method) is not None:
+        return build_network(method, recipe, seed)
     params = head_params(recipe, head, seed)
     if recipe.task == "regression":
         if not (is_unimodal(method, recipe) or method == UNIMODAL):
@@ -61,8 +77,8 @@ def build_method(method: str, head: str, recipe: Recipe, seed: int) -> Any:
 
 
 def present_rows(x: dict[str, np.ndarray]) -> np.ndarray:
-    """Rows where at least one feature set is present (not all-NaN)."""
-    return np.any([~np.isnan(v).all(axis=1) for v in x.values()], axis=0)
+    """Rows where at least one feature set is present (not all-NaN, not ``None``)."""
+    return np.any([present(v) for v in x.values()], axis=0)
 
 
 class ConcatRegressor:
@@ -109,6 +125,9 @@ def save_method(est: Any, folder: str | Path) -> Path:
     A :class:`ConcatRegressor` is its regression pipeline in ``model/`` plus ``regressor.json``.
     """
     folder = Path(folder)
+    if hasattr(est, "input_kind"):  # a network: safetensors + model.json + method.json
+        est.save(folder)
+        return folder
     if not isinstance(est, ConcatRegressor):
         save_estimator(est, folder)
         return folder
@@ -127,6 +146,8 @@ def save_method(est: Any, folder: str | Path) -> Path:
 def load_method(folder: str | Path) -> Any:
     """What :func:`save_method` wrote."""
     folder = Path(folder)
+    if is_network_folder(folder):
+        return load_network(folder)
     if not (folder / REGRESSOR_JSON).is_file():
         return load_estimator(folder)
     doc = json.loads((folder / REGRESSOR_JSON).read_text())

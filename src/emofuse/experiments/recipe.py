@@ -186,8 +186,8 @@ class Recipe(Config):
         )
 
     def methods(self) -> list[str]:
-        """Unimodal baselines (``only:<feature set>``) then the fusion methods."""
-        return [f"only:{name}" for name in self.features] + list(dict.fromkeys(self.fusion))
+        """Unimodal baselines (named after their feature set) then the fusion methods."""
+        return list(self.features) + list(dict.fromkeys(self.fusion))
 
     def feature_configs(self) -> dict[str, FeatureConfig]:
         return {k: FeatureConfig.from_dict(v) for k, v in self.features.items()}

@@ -32,6 +32,7 @@ from ..report.tables import (
     methods_grid,
     per_fold,
     regression_table,
+    run_of,
     unimodal_vs_fused,
 )
 from ..utils.io import write_atomic
@@ -118,9 +119,11 @@ def _confusions(metrics: dict[str, Any], head: str, names: list[str], plots: Pat
     chosen = list(metrics["unimodal"])
     fused = [m for m in metrics["methods"] if m not in metrics["unimodal"]]
     if fused:
-        chosen.append(max(fused, key=lambda m: metrics["runs"][f"{m}/{head}"]["mean"][h]))
+        chosen.append(max(fused, key=lambda m: run_of(metrics, m, head)["mean"][h]))
     matrices = {
-        f"{display(m, metrics)} / {head}": metrics["runs"][f"{m}/{head}"]["pooled"]["confusion"]
+        f"{display(m, metrics)} / {run_of(metrics, m, head)['head']}": run_of(metrics, m, head)[
+            "pooled"
+        ]["confusion"]
         for m in chosen
     }
     return confusion_heatmap(matrices, names, plots / "confusion.png")

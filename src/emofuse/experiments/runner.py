@@ -29,6 +29,7 @@ from ..utils.io import write_atomic, write_json
 from .data import build_manifest, describe, targets_of
 from .features import fitted_features, needs_fit, static_features
 from .methods import build_method, inputs_of, present_rows, save_method
+from .networks import after_fit, configure, method_grid, network_inputs, pooled_view
 from .recipe import Recipe
 from .results import aggregate, cell_name, load_cells, predictions_frame, score_cell
 
@@ -67,7 +68,8 @@ def run_experiment(
     names, y = targets_of(manifest, recipe)
     folds = make_folds(manifest, recipe.protocol)
     x_static = static_features(manifest, recipe, progress=progress)
-    grid = [(m, h) for m in recipe.methods() for h in recipe.heads()]
+    x_static.update(network_inputs(manifest, recipe, progress=progress))
+    grid = method_grid(recipe)
     with training_progress(enabled=progress, unit="fits") as bar:
         task = bar.add_task("fit", total=len(folds) * len(grid))
         for fold in folds:
@@ -80,8 +82,10 @@ def run_experiment(
             )
             x = {**x_static, **_fitted(manifest, recipe, seen, run_dir, fold.name)}
             for method, head in todo:
-                cell = fit_cell(recipe, method, head, x, y, fold, names)
+                checkpoint = run_dir / "checkpoints" / fold.name / cell_name(method, head)
+                cell = fit_cell(recipe, method, head, x, y, fold, names, checkpoint)
                 est = cell.pop("estimator")
+                after_fit(run_dir, fold.name, method, head, est)
                 if recipe.save_models == "folds":
                     _save(est, run_dir / "models" / fold.name, method, head)
                 if recipe.save_models != "none" and _fold_is_final(recipe, folds):
@@ -96,7 +100,7 @@ def run_experiment(
         final_rows = _final_rows(folds, recipe)
         x_final.update(_fitted(manifest, recipe, final_rows, run_dir, "final"))
         if recipe.save_models != "none":
-            _final_models(recipe, grid, x_final, y, final_rows, run_dir)
+            _final_models(recipe, grid, x_final, y, final_rows, run_dir, names)
     metrics["seconds"] = round(time.perf_counter() - started, 1)
     write_json(run_dir / "metrics.json", metrics)
     frame = predictions_frame(cells, manifest, names, recipe.task)
@@ -104,7 +108,7 @@ def run_experiment(
     if report:
         from .reporting import write_run_report
 
-        write_run_report(run_dir, recipe, metrics, manifest, x_final, y, names)
+        write_run_report(run_dir, recipe, metrics, manifest, pooled_view(x_final), y, names)
     return metrics
 
 
@@ -131,10 +135,14 @@ def fit_cell(
     y: np.ndarray,
     fold: Fold,
     names: list[str],
+    checkpoint: Path | None = None,
 ) -> dict[str, Any]:
-    """Fit ``method`` x ``head`` on the fold's training rows, predict and score its test rows."""
+    """Fit ``method`` x ``head`` on the fold's training rows, predict and score its test rows.
+
+    ``checkpoint``: where a network method keeps its resumable training state.
+    """
     xm = inputs_of(method, recipe, x)
-    est = build_method(method, head, recipe, seed=fold.seed)
+    est = configure(build_method(method, head, recipe, seed=fold.seed), names, checkpoint)
     train = fold.train[present_rows({k: v[fold.train] for k, v in xm.items()})]
     val = fold.validation
     t0 = time.perf_counter()
@@ -186,6 +194,7 @@ def _final_models(
     y: np.ndarray,
     rows: np.ndarray,
     run_dir: Path,
+    names: list[str],
 ) -> None:
     """One model per method x head fitted on ``rows`` (skipped when already saved)."""
     seed = recipe.protocol.seeds[0]
@@ -195,7 +204,10 @@ def _final_models(
             continue
         xm = inputs_of(method, recipe, x)
         ok = rows[present_rows({k: v[rows] for k, v in xm.items()})]
-        est = build_method(method, head, recipe, seed=seed).fit(_take(xm, ok), y[ok])
+        checkpoint = run_dir / "checkpoints" / "final" / cell_name(method, head)
+        est = configure(build_method(method, head, recipe, seed=seed), names, checkpoint)
+        est.fit(_take(xm, ok), y[ok])
+        after_fit(run_dir, "final", method, head, est)
         _save(est, run_dir / "models", method, head)
 
 

@@ -1,7 +1,7 @@
 """An audio-visual model as the Recognizer's fused row, for files and for live streams.
 
-A model folder with an ``av/`` sub-folder (a :class:`~emofuse.models.realtime.RealtimeModel`,
-e.g. the real-time model an ``emofuse train`` recipe saved) makes ``Recognizer`` fuse with
+A model folder with an ``av/`` sub-folder (a :class:`~emofuse.models.realtime.RealtimeModel`),
+or an ``emofuse train`` RUN_DIR whose ``models/`` hold one, makes ``Recognizer`` fuse with
 it: each segment of ``analyze`` becomes a clip (face crops and downscaled frames at the
 model's fps, the segment's sound) and the network's probabilities are the fused row,
 while the face, voice and text rows still come from the per-modality models (the bundled
@@ -34,10 +34,25 @@ AV_DIR = "av"
 SAMPLE_RATE = 16000
 
 
+def find_av(model_dir: str | Path) -> Path | None:
+    """``model_dir/av/``, else the first ``model_dir/models/*/`` holding an ``av`` model (an
+    ``emofuse train`` RUN_DIR with a real-time model), else ``None``."""
+    import json
+
+    root = Path(model_dir)
+    if (root / AV_DIR / META_FILE).is_file():
+        return root / AV_DIR
+    for folder in sorted((root / "models").glob("*")):
+        meta = folder / META_FILE
+        if meta.is_file() and json.loads(meta.read_text()).get("modality") == "av":
+            return folder
+    return None
+
+
 def load_av(model_dir: str | Path, backend: str = "auto") -> RealtimeModel | None:
-    """The audio-visual model in ``model_dir/av/``, or ``None`` when there is none."""
-    folder = Path(model_dir) / AV_DIR
-    if not (folder / META_FILE).is_file():
+    """The audio-visual model of ``model_dir`` (see :func:`find_av`), or ``None``."""
+    folder = find_av(model_dir)
+    if folder is None:
         return None
     model = RealtimeModel.load(folder, backend)
     unknown = [lab for lab in model.labels if lab not in CANONICAL]

@@ -28,19 +28,37 @@ def delta(d: float, digits: int = 2) -> str:
     return f"{d:+.{digits}f}"
 
 
-def display(method: str, metrics: dict[str, Any]) -> str:
-    """``voice (alone)`` for a unimodal baseline, the method's name otherwise."""
-    return f"{method} (alone)" if method in metrics.get("unimodal", []) else method
+NET = "net"  # the one head of a network method (emofuse.experiments.networks.NET_HEAD)
+
+
+def run_of(metrics: dict[str, Any], method: str, head: str) -> dict[str, Any]:
+    """The run of ``method`` with ``head``; a network method's own (``net``) run."""
+    runs = metrics["runs"]
+    return runs.get(f"{method}/{head}") or runs[f"{method}/{NET}"]
+
+
+def display(method: str, metrics: dict[str, Any], head: str | None = None) -> str:
+    """``voice (alone)`` for a unimodal baseline, ``attention (net)`` for a network shown
+    among ``head``'s runs, the method's name otherwise."""
+    if method in metrics.get("unimodal", []):
+        return f"{method} (alone)"
+    own = head is not None and f"{method}/{head}" not in metrics["runs"]
+    return f"{method} ({NET})" if own else method
 
 
 def methods_grid(metrics: dict[str, Any], numeric: bool = False) -> pd.DataFrame:
     """Rows: methods; columns: heads and the mean over heads (headline, mean ± std)."""
     h = metrics["headline"]
     rows = {}
+    heads = list(metrics["heads"])
+    heads += [NET] if any(key.endswith(f"/{NET}") for key in metrics["runs"]) else []
     for method in metrics["methods"]:
         row = {}
-        for head in metrics["heads"]:
-            run = metrics["runs"][f"{method}/{head}"]
+        for head in heads:
+            run = metrics["runs"].get(f"{method}/{head}")
+            if run is None:  # a network has no classifier heads, a classic method no net
+                row[head] = np.nan if numeric else ""
+                continue
             row[head] = run["mean"][h] if numeric else fmt(run["mean"][h], run["std"][h])
         over = metrics["mean_over_heads"][method]
         row["mean over heads"] = over["mean"] if numeric else fmt(over["mean"], over["std"])
@@ -62,7 +80,7 @@ def unimodal_vs_fused(metrics: dict[str, Any], head: str) -> pd.DataFrame:
     ref = metrics["runs"][f"{best_unimodal(metrics, head)}/{head}"]
     rows = {}
     for method in metrics["methods"]:
-        run = metrics["runs"][f"{method}/{head}"]
+        run = run_of(metrics, method, head)
         fused = method not in metrics["unimodal"]
         d = run["mean"][h] - ref["mean"][h]
         ci = run["ci95"]
@@ -75,7 +93,7 @@ def unimodal_vs_fused(metrics: dict[str, Any], head: str) -> pd.DataFrame:
             f1 = per["f1"]
             ref_f1 = ref["pooled"]["per_class"][label]["f1"]
             row[f"F1 {label}"] = f"{f1:.2f}" + (f" ({delta(f1 - ref_f1)})" if fused else "")
-        rows[display(method, metrics)] = row
+        rows[display(method, metrics, head)] = row
     df = pd.DataFrame.from_dict(rows, orient="index")
     df.index.name = f"method ({head})"
     return df
@@ -86,10 +104,10 @@ def per_fold(metrics: dict[str, Any], head: str) -> pd.DataFrame:
     h = metrics["headline"]
     cols = {}
     for method in metrics["methods"]:
-        run = metrics["runs"][f"{method}/{head}"]
+        run = run_of(metrics, method, head)
         col = {fold: f"{m[h]:.3f}" for fold, m in run["folds"].items()}
         col["mean ± std"] = fmt(run["mean"][h], run["std"][h])
-        cols[display(method, metrics)] = col
+        cols[display(method, metrics, head)] = col
     df = pd.DataFrame(cols)
     df.index.name = f"fold ({head}, {h})"
     return df

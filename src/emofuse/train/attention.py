@@ -104,6 +104,7 @@ class AttentionFusion(NeuralMethod):
 
     architecture: ClassVar[str] = "crossmodal_attention"
     name: ClassVar[str] = "attention"
+    input_kind: ClassVar[str] = "sequences"
 
     def _dataset(self, X: Any) -> Sequences:
         dims = getattr(self, "dims_", None)

@@ -74,6 +74,7 @@ class BiEncoderFusion(NeuralMethod):
 
     architecture: ClassVar[str] = "biencoder"
     name: ClassVar[str] = "biencoder"
+    input_kind: ClassVar[str] = "items"
 
     def _dataset(self, X: Any) -> TowerData:
         return X if isinstance(X, TowerData) else TowerData(as_items(X))

@@ -60,6 +60,9 @@ class NeuralMethod:
     #: registered architecture name and the modality written in ``model.json``
     architecture: ClassVar[str] = ""
     modality: ClassVar[str] = "fusion"
+    #: the ``FUSIONS`` name, and what ``X`` holds: "sequences" or "items" (raw media)
+    name: ClassVar[str] = ""
+    input_kind: ClassVar[str] = ""
 
     # -- what a method provides ----------------------------------------------------------
 
@@ -154,7 +157,7 @@ class NeuralMethod:
             signature=signature,
             threads=self.threads,
             progress=self.progress,
-            name=getattr(self, "name", type(self).__name__),
+            name=self.name or type(self).__name__,
             items_per_epoch=len(fit_rows),
         )
         self.network_ = net.eval()
@@ -278,7 +281,12 @@ class NeuralMethod:
             temperature=float(self.temperature_),
         )
         save_model(self.network_, meta, folder)
-        state = {"class": type(self).__name__, "params": self._params(), "task": self.task_}
+        state = {
+            "method": self.name,
+            "class": type(self).__name__,
+            "params": self._params(),
+            "task": self.task_,
+        }
         if self.task_ == "classification":
             state["classes"] = self.classes_.tolist()
         else:

@@ -123,6 +123,7 @@ class RealtimeFusion(NeuralMethod):
     architecture: ClassVar[str] = "realtime_av"
     modality: ClassVar[str] = "av"
     name: ClassVar[str] = "realtime"
+    input_kind: ClassVar[str] = "items"
 
     @property
     def spec(self) -> ClipSpec:

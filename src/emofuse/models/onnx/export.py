@@ -26,7 +26,7 @@ import torch
 
 from ...errors import DataError, MissingExtraError
 from ...utils.io import write_atomic
-from ..artifact import WEIGHTS_FILE
+from ..artifact import WEIGHTS_FILE, load_meta
 from .runtime import INFO_FILE, ONNX_FILE, THREADS, _ort, _weights_hash, make_session, run_session
 
 TOLERANCE = 1e-4
@@ -212,11 +212,18 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path | None = None) -> lis
     and writes nothing), timed against torch, and saved atomically as ``<modality>/model.onnx`` plus
     ``<modality>/onnx.json`` (timings, speed-up, chosen backend, weights hash) under
     ``out_dir`` (default: ``model_dir``, i.e. next to the safetensors, where the models
-    look for them). The text model stays on torch.
+    look for them). The text model stays on torch. ``model_dir`` may also be one face,
+    voice or av model's own folder (e.g. ``RUN_DIR/models/realtime__net``): its export is
+    written into it (or into ``out_dir``).
     """
     model_dir = Path(model_dir)
     out_root = Path(out_dir) if out_dir is not None else model_dir
     folders = {m: model_dir / m for m in EXPORTERS if (model_dir / m / WEIGHTS_FILE).is_file()}
+    targets = {m: out_root / m for m in folders}
+    if not folders and (model_dir / WEIGHTS_FILE).is_file():  # one model's own folder
+        modality = load_meta(model_dir).modality
+        if modality in EXPORTERS:
+            folders, targets = {modality: model_dir}, {modality: out_root}
     if not folders:
         raise DataError(f"no face/ or voice/ model folder (nor av/) in {model_dir}")
     ort = _ort()
@@ -234,7 +241,7 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path | None = None) -> lis
             "alternating warmed-up blocks torch, onnx, torch, onnx",
             **report,
         }
-        target = out_root / modality
+        target = targets[modality]
         write_atomic(target / ONNX_FILE, data)
         write_atomic(target / INFO_FILE, (json.dumps(info, indent=2) + "\n").encode())
         written += [target / ONNX_FILE, target / INFO_FILE]
