@@ -210,10 +210,14 @@ class NeuralMethod:
             y2 = y.reshape(len(y), -1)
             value = float(np.mean([_ccc(y2[:, k], pred[:, k]) for k in range(y2.shape[1])]))
             return {"score": value, "ccc": value}
+        import warnings
+
         from sklearn.metrics import balanced_accuracy_score
 
         pred = self.classes_[out.argmax(1)]
-        uar = float(balanced_accuracy_score(y, pred))
+        with warnings.catch_warnings():  # a small validation part may lack a predicted class
+            warnings.simplefilter("ignore", UserWarning)
+            uar = float(balanced_accuracy_score(y, pred))
         p = softmax(out)
         known = np.isin(y, self.classes_)
         idx = np.searchsorted(self.classes_, y[known])
