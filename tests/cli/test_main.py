@@ -90,6 +90,19 @@ def test_predict_manifest_carries_on_after_bad_rows(tmp_path):
     assert "3 failed" in res.output
 
 
+def test_predict_allow_outside(tmp_path):
+    (tmp_path / "job").mkdir()
+    write_tone_wav(tmp_path / "a.wav", seconds=1.0, sr=16000, freq=300.0)
+    (tmp_path / "job" / "m.csv").write_text("id,modality,input\nv,voice,../a.wav\n")
+    args = ["predict", "--manifest", str(tmp_path / "job" / "m.csv"), "-o", str(tmp_path / "p.csv")]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0 and "1 failed" in res.output, res.output
+    assert "--allow-outside" in pd.read_csv(tmp_path / "p.csv")["error"][0]
+    res = runner.invoke(app, [*args, "--allow-outside"])
+    assert res.exit_code == 0 and "1 predicted, 0 failed" in res.output, res.output
+    assert not list(tmp_path.glob(".p.csv*"))  # the journal is gone once the CSV is written
+
+
 def test_info_lists_models():
     res = runner.invoke(app, ["info"])
     assert res.exit_code == 0 and "neutral" in res.output

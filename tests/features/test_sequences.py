@@ -195,3 +195,17 @@ def test_pad_sequences():
     assert pad_sequences([])[0].shape == (0, 0, 0)
     with pytest.raises(DataError):
         pad_sequences([a, np.ones((2, 3))])
+
+
+def test_cli_extract_sequences(tmp_path):
+    from typer.testing import CliRunner
+
+    from emofuse.cli import app
+
+    text_manifest(4).write(tmp_path / "m.jsonl")
+    args = ["extract", str(tmp_path / "m.jsonl"), "-e", "toy_text", "-o", str(tmp_path / "s")]
+    res = CliRunner().invoke(app, [*args, "--workers", "0", "--kind", "sequence"])
+    assert res.exit_code == 0 and "4 computed" in res.output, res.output
+    assert [q.shape for q in load_sequences(tmp_path / "s")[1]] == [(3, 4)] * 4
+    res = CliRunner().invoke(app, [*args, "--workers", "0", "--crop-faces"])
+    assert res.exit_code == 2 and "crop_faces" in res.output

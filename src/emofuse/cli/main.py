@@ -134,13 +134,19 @@ def analyze(
 
 @app.command()
 def predict(
-    manifest: Annotated[Path, typer.Option(help="CSV with columns id, modality, input.")],
+    manifest: Annotated[
+        Path, typer.Option(help="CSV (id, modality, input) or a manifest (.csv/.jsonl).")
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Predictions CSV.")],
     engine: Annotated[str, typer.Option(help="local (processes) or ray.")] = "local",
     workers: Annotated[int, typer.Option(help="Worker processes / Ray actors (0: here).")] = 0,
     address: Annotated[str | None, typer.Option(help="Ray cluster: auto or HOST:PORT.")] = None,
+    allow_outside: Annotated[
+        bool, typer.Option(help="Read media paths outside the manifest's folder.")
+    ] = False,
 ) -> None:
-    """Batch prediction; a bad row gets its `error` cell filled and the run carries on."""
+    """Batch prediction; a bad row gets its `error` cell filled and the run carries on.
+    A run killed midway resumes where it stopped when run again with the same -o."""
     from ..inference.predict import predict_manifest
     from ..inference.recognizer import Recognizer
     from ..utils.progress import progress_bar
@@ -149,13 +155,20 @@ def predict(
         rec = Recognizer.default()
         with progress_bar(err, enabled=err.is_terminal) as progress:
             preds = predict_manifest(
-                rec, manifest, progress, engine=engine, workers=workers, address=address
+                rec,
+                manifest,
+                progress,
+                engine=engine,
+                workers=workers,
+                address=address,
+                output=output,
+                allow_outside=allow_outside,
             )
     except EmofuseError as e:
         raise _fail(e) from None
-    _emit(preds.to_csv(index=False), output)
     failed = int((preds["error"] != "").sum())
-    err.print(f"{len(preds) - failed} predicted, {failed} failed")
+    done = f"{len(preds) - failed} predicted, {failed} failed; wrote {output}"
+    err.print(done, highlight=False, soft_wrap=True)
 
 
 @app.command()
