@@ -128,6 +128,19 @@ class BiEncoder(nn.Module):
             parts.append(z)
         return self.head(torch.cat(parts, 1))
 
+    @staticmethod
+    def example_inputs(config: BiEncoderConfig) -> tuple[dict, dict]:
+        """Two items prepared for ``config``'s towers."""
+        import numpy as np
+
+        net = BiEncoder(config)
+        samples = {
+            "text": ["so happy", "what a day"],
+            "face": [np.full((48, 48), 120, np.uint8), np.zeros((48, 48), np.uint8)],
+            "voice": [np.zeros(16000, np.float32), np.ones(16000, np.float32) * 0.1],
+        }
+        return net.prepare({m: samples[m] for m in net.modalities})
+
     def param_groups(self, lr_encoder: float, lr_head: float) -> list[dict[str, Any]]:
         """Optimizer groups: towers at ``lr_encoder`` (unless frozen), the rest at ``lr_head``."""
         towers = {id(p) for p in self.towers.parameters()}

@@ -199,6 +199,17 @@ class CrossModalAttention(nn.Module):
         return self.head(torch.cat(pooled, -1))
 
     @staticmethod
+    def example_inputs(config: CrossModalConfig, batch: int = 2) -> tuple[dict, dict]:
+        """Random ``(x, valid)`` for ``config`` (the last modality missing in the last item)."""
+        g = torch.Generator().manual_seed(0)
+        x, valid = {}, {}
+        for k, (m, d) in enumerate(zip(config.modalities, config.input_dims)):
+            x[m] = torch.randn(batch, 3 + 2 * k, d, generator=g)
+            valid[m] = torch.ones(batch, 3 + 2 * k, dtype=torch.bool)
+        valid[config.modalities[-1]][-1] = False
+        return x, valid
+
+    @staticmethod
     def used(valid: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Per modality, which items had it (``(N,)`` bool): what a prediction used."""
         return {m: v.any(1) for m, v in valid.items()}

@@ -147,6 +147,10 @@ class RealtimeAV(nn.Module):
     def min_mel_frames(self) -> int:
         return self.audio.reduction
 
+    @staticmethod
+    def example_inputs(config: RealtimeConfig) -> tuple[torch.Tensor, ...]:
+        return example_inputs(config, batch=2, frames=4, mel_frames=64)
+
     def forward(
         self,
         faces: torch.Tensor,
