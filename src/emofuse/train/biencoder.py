@@ -77,7 +77,9 @@ class BiEncoderFusion(NeuralMethod):
     input_kind: ClassVar[str] = "items"
 
     def _dataset(self, X: Any) -> TowerData:
-        return X if isinstance(X, TowerData) else TowerData(as_items(X))
+        if isinstance(X, TowerData):
+            return X
+        return self._cached(X, lambda: TowerData(as_items(X)))
 
     def _network(self, data: TowerData, n_outputs: int, task: str) -> BiEncoder:
         config = BiEncoderConfig(

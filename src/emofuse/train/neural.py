@@ -17,9 +17,11 @@ rebuilds it in a fresh process.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -90,13 +92,24 @@ class NeuralMethod:
         """Per row, the modalities a prediction reads."""
         raise NotImplementedError
 
+    def _cached(self, X: Any, make: Any) -> Any:
+        """The dataset of ``X``, kept while the same ``X`` comes back (``used_modalities``
+        then ``predict_proba`` on one test part: media decoded and encoded once)."""
+        key = X.get("items") if isinstance(X, dict) else X
+        last = getattr(self, "_last_data", None)
+        if last is not None and last[0] is key:
+            return last[1]
+        data = make()
+        self._last_data = (key, data)
+        return data
+
     # -- fitting ---------------------------------------------------------------------------
 
     def fit(self, X: Any, y: np.ndarray, validation: tuple[Any, np.ndarray] | None = None):
         from .loop import fit as fit_loop
         from .loop import lr_warmup_cosine
 
-        for key in [k for k in vars(self) if k.endswith("_")]:
+        for key in [k for k in vars(self) if k.endswith("_") or k == "_last_data"]:
             delattr(self, key)  # a refit starts afresh
         y = np.asarray(y)
         data = self._dataset(X)
@@ -227,11 +240,12 @@ class NeuralMethod:
     @torch.inference_mode()
     def _raw(self, net: torch.nn.Module, data: Any, rows: np.ndarray) -> np.ndarray:
         net.eval()
-        out = [
-            self._forward(net, self._collate(data, rows[s : s + self.batch_size], None)).numpy()
-            for s in range(0, len(rows), self.batch_size)
-        ]
-        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+        with torch_threads(self.threads):  # preprocessing included (spectrograms, towers)
+            out = [
+                self._forward(net, self._collate(data, rows[s : s + self.batch_size], None))
+                for s in range(0, len(rows), self.batch_size)
+            ]
+        return np.concatenate([o.numpy() for o in out]) if out else np.zeros((0, 0), np.float32)
 
     # -- predicting ------------------------------------------------------------------------
 
@@ -325,6 +339,18 @@ class NeuralMethod:
 
     def _restore(self, meta: ModelMeta) -> None:
         """Hook: set method state kept in ``meta.preprocessing`` (default: none)."""
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Torch intra-op threads set to ``n`` for the block (``None``: left as they are)."""
+    old = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def _ccc(y: np.ndarray, p: np.ndarray) -> float:

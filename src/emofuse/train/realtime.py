@@ -25,7 +25,7 @@ from ..data.clips import Clip, ClipSpec
 from ..errors import EmofuseError
 from ..models.realtime import RealtimeAV, RealtimeConfig, batch_clips, clip_mel
 from .items import Items, as_items
-from .neural import NeuralMethod
+from .neural import NeuralMethod, torch_threads
 
 PREP = {"sample_rate": 16000, "n_fft": 400, "hop": 160}
 
@@ -141,7 +141,9 @@ class RealtimeFusion(NeuralMethod):
         )
 
     def _dataset(self, X: Any) -> ClipData:
-        return X if isinstance(X, ClipData) else ClipData(as_items(X), self.spec, self.config)
+        if isinstance(X, ClipData):
+            return X
+        return self._cached(X, lambda: ClipData(as_items(X), self.spec, self.config))
 
     def _network(self, data: ClipData, n_outputs: int, task: str) -> RealtimeAV:
         config = self.config
@@ -159,11 +161,12 @@ class RealtimeFusion(NeuralMethod):
     def used_modalities(self, X: Any) -> list[list[str]]:
         data = self._dataset(X)
         out = []
-        for i in range(len(data)):
-            clip = data.clip(i, None)
-            used = ["face"] if clip.face_valid.any() else []
-            used += ["video"] if len(clip.frames) else []
-            out.append(used + (["voice"] if data.mel(i, clip) is not None else []))
+        with torch_threads(self.threads):
+            for i in range(len(data)):
+                clip = data.clip(i, None)
+                used = ["face"] if clip.face_valid.any() else []
+                used += ["video"] if len(clip.frames) else []
+                out.append(used + (["voice"] if data.mel(i, clip) is not None else []))
         return out
 
     def _preprocessing(self) -> dict[str, Any]:
