@@ -46,7 +46,7 @@ def write_ravdess(root: Path, actors: int = 6, reps: int = 1, seed: int = 0) -> 
     return root
 
 
-def write_fer(root: Path, per_label: int = 8, seed: int = 0) -> Path:
+def write_fer(root: Path, per_label: int = 12, seed: int = 0) -> Path:
     """``{train,validation}/<label>/*.jpg``: 48x48 gray, brightness by emotion, plus noise."""
     rng = np.random.default_rng(seed)
     for split in ("train", "validation"):

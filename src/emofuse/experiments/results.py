@@ -17,7 +17,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..evaluate.metrics import bootstrap_ci, classification_metrics, regression_metrics
+from ..evaluate.metrics import (
+    bootstrap_ci,
+    classification_metrics,
+    regression_metrics,
+    summarize_folds,
+)
 from .recipe import Recipe
 
 SCALARS_CLS = ("accuracy", "uar", "weighted_f1", "macro_f1")
@@ -142,7 +147,7 @@ def _summarize(
 ) -> dict[str, Any]:
     keys = _scalars(recipe.task)
     fold_metrics = {c["fold"]: c["metrics"] for c in per_fold}
-    values = {k: [m[k] for m in fold_metrics.values()] for k in keys}
+    summary = summarize_folds([{k: m[k] for k in keys} for m in fold_metrics.values()])
     y_true = np.concatenate([np.asarray(c["y_true"]) for c in per_fold])
     y_pred = np.concatenate([np.asarray(c["y_pred"]) for c in per_fold])
     if recipe.task == "regression":
@@ -150,30 +155,37 @@ def _summarize(
         pooled = flat_regression(y_true, y_pred, names)
     else:
         pooled = classification_metrics(y_true.astype(int), y_pred.astype(int), names)
-    ci = bootstrap_ci(
-        y_true,
-        y_pred,
-        _metric_fn(headline, names, recipe.task),
-        n_boot=recipe.report.bootstrap,
-        seed=recipe.protocol.seeds[0],
-    )
+    seed, n_boot = recipe.protocol.seeds[0], recipe.report.bootstrap
+    if recipe.task == "regression":
+        low, high = _bootstrap_regression(y_true, y_pred, names, headline, n_boot, seed)
+    else:
+        low, high = bootstrap_ci(y_true, y_pred, headline, n_resamples=n_boot, seed=seed)
     return {
         "method": method,
         "head": head,
         "folds": fold_metrics,
-        "mean": {k: float(np.mean(v)) for k, v in values.items()},
-        "std": {k: float(np.std(v)) for k, v in values.items()},
+        "mean": {k: summary[k]["mean"] for k in keys},
+        "std": {k: summary[k]["std"] for k in keys},
         "pooled": pooled,
-        "ci95": ci,
+        "ci95": {"metric": headline, "value": pooled[headline], "low": low, "high": high},
         "fit_seconds": float(sum(c.get("fit_seconds", 0.0) for c in per_fold)),
         "n_missing": int(sum(c.get("n_missing", 0) for c in per_fold)),
     }
 
 
-def _metric_fn(headline: str, names: list[str], task: str):
-    if task == "regression":
-        return lambda t, p: flat_regression(t, p, names)[headline]
-    return lambda t, p: classification_metrics(t.astype(int), p.astype(int), names)[headline]
+def _bootstrap_regression(
+    y_true: np.ndarray, y_pred: np.ndarray, names: list[str], metric: str, n: int, seed: int
+) -> tuple[float, float]:
+    """Percentile 95% interval of the mean-over-targets ``metric`` under row resampling."""
+    if not 1 <= n <= 100_000:
+        raise DataError(f"report.bootstrap must be in [1, 100000], got {n}")
+    rng = np.random.default_rng(seed)
+    stats = []
+    for _ in range(n):
+        idx = rng.integers(0, len(y_true), len(y_true))
+        stats.append(flat_regression(y_true[idx], y_pred[idx], names)[metric])
+    low, high = np.nanquantile(stats, [0.025, 0.975])
+    return float(low), float(high)
 
 
 def predictions_frame(

@@ -57,10 +57,18 @@ def run_experiment(
     report: bool = True,
 ) -> dict[str, Any]:
     """Run (or resume) ``recipe`` into ``run_dir``; returns the ``metrics.json`` content."""
-    from ..utils.progress import training_progress
+    import scipy.linalg  # noqa: F401  (load BLAS and OpenMP now, so that the limit covers them)
+    import sklearn.ensemble  # noqa: F401
+    from threadpoolctl import threadpool_limits
 
     recipe = recipe if isinstance(recipe, Recipe) else Recipe.read(recipe)
-    run_dir = Path(run_dir)
+    with threadpool_limits(recipe.threads):
+        return _run(recipe, Path(run_dir), progress, report)
+
+
+def _run(recipe: Recipe, run_dir: Path, progress: bool, report: bool) -> dict[str, Any]:
+    from ..utils.progress import training_progress
+
     prepare_run_dir(recipe, run_dir)
     started = time.perf_counter()
     manifest = build_manifest(recipe)
