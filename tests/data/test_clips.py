@@ -86,3 +86,15 @@ def test_load_clip_from_a_video_span_and_from_a_paired_row(tmp_path):
     assert len(clip.wave) == 16000
     with pytest.raises(DataError, match="neither a video nor an image"):
         load_clip({"text": "x"}, lambda c: None, spec)
+
+
+def test_a_turn_wav_next_to_a_dialogue_video_is_not_cut_again(tmp_path):
+    write_tiny_video(tmp_path / "dialogue.mp4", seconds=3.0)
+    write_tone_wav(tmp_path / "turn.wav", 1.2, 16000, 300.0)
+    row = {"video": "dialogue.mp4", "audio": "turn.wav", "start": 1.5, "end": 2.7}  # IEMOCAP
+    clip = load_clip(row, lambda c: tmp_path / row[c], ClipSpec(frames=2))
+    assert len(clip.wave) == round(1.2 * 16000)  # the turn's own wav, whole
+    cv2.imwrite(str(tmp_path / "f.png"), _face())
+    alone = {"audio": "turn.wav", "image": "f.png", "start": 0.2, "end": 0.7}  # a span
+    clip = load_clip(alone, lambda c: tmp_path / alone[c], ClipSpec())
+    assert abs(len(clip.wave) - 8000) < 200

@@ -185,7 +185,8 @@ def load_clip(
 
     A ``video`` row is decoded (the ``start``/``end`` span when set); a row with an
     ``image`` is synthesised (augmented when ``rng`` is given). The sound comes from
-    ``audio`` when set, else from the video.
+    ``audio`` when set, else from the video's span. With both (IEMOCAP: the turn's own wav,
+    the whole dialogue's video), ``start``/``end`` locate the turn in the video only.
     """
 
     def value(column: str) -> Any:
@@ -197,9 +198,11 @@ def load_clip(
     text = value("text")
     wave = None
     if value("audio") is not None:
-        wave = decode.load_audio(media_path("audio"), SAMPLE_RATE)
-        if value("video") is not None and end is not None:  # a turn of a longer recording
-            wave = wave[int(start * SAMPLE_RATE) : int(float(end) * SAMPLE_RATE)]
+        if value("video") is None:  # the span cuts the recording itself
+            stop = None if end is None else float(end)
+            wave = decode.load_audio(media_path("audio"), SAMPLE_RATE, start=start, end=stop)
+        else:
+            wave = decode.load_audio(media_path("audio"), SAMPLE_RATE)
     if value("video") is not None:
         path = media_path("video")
         info = decode.probe(path)

@@ -56,13 +56,19 @@ class Items:
         return np.asarray(v) if isinstance(v, np.ndarray) else decode.load_image(v)
 
     def wave(self, i: int) -> np.ndarray | None:
-        """The item's 16 kHz mono wave (``audio``, else the video's track), or ``None``."""
+        """The item's 16 kHz mono wave (``audio``, else the video's track), or ``None``.
+
+        ``start``/``end`` cut it, except an ``audio`` next to a ``video`` (IEMOCAP: the
+        turn's own wav; the span locates the turn in the dialogue's video).
+        """
         from ..media import decode
 
         v = self.value(i, "audio")
         if isinstance(v, np.ndarray):
             return v.astype(np.float32, copy=False)
         start, end = float(self.value(i, "start") or 0.0), self.value(i, "end")
+        if v is not None and self.value(i, "video") is not None:
+            start, end = 0.0, None
         path = v if v is not None else self.value(i, "video")
         if path is None:
             return None
