@@ -42,7 +42,14 @@ def check_run(run_dir, metrics, n_items: int) -> None:
 def test_paired_fusion_recipe(run_recipe):
     metrics, run = run_recipe(
         "paired_fusion",
-        {"features.text": TFIDF, "classifiers": "[logreg]", "protocol.k": "2"},
+        {
+            "features.text": TFIDF,
+            "classifiers": "[logreg]",
+            "protocol.k": "2",
+            # the networks of this recipe: tests/experiments/test_networks.py
+            "fusion": "[early_concat, early_sum, early_product, late_mean, late_weighted, "
+            "late_product, late_stacking]",
+        },
     )
     n = len(pd.read_json(run / "manifest.jsonl", lines=True))
     check_run(run, metrics, n)

@@ -59,10 +59,13 @@ def network_inputs(manifest: Any, recipe: Any, progress: bool = False) -> dict[s
 
         out[ITEMS] = _objects(manifest_items(manifest))
     if "sequences" in kinds:
-        from ..encoders.base import build_encoder
+        from ..encoders.base import build_encoder, has_sequence
+        from .features import needs_fit
 
         for name, spec in recipe.feature_configs().items():
-            encoder = build_encoder(spec.name, spec.config)
+            encoder = None if needs_fit(spec) else build_encoder(spec.name, spec.config)
+            if encoder is None or not has_sequence(encoder):
+                continue  # its pooled features stand in: one-step sequences
             out[SEQ + name] = encode_sequences(
                 manifest, encoder, recipe.cache, recipe.workers, recipe.batch_size, progress
             )
@@ -70,10 +73,11 @@ def network_inputs(manifest: Any, recipe: Any, progress: bool = False) -> dict[s
 
 
 def network_view(method: str, recipe: Any, x: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """What network ``method`` reads from the runner's ``X``."""
+    """What network ``method`` reads from the runner's ``X`` (a feature set without
+    sequences gives its pooled rows, which sequence methods read as one-step sequences)."""
     if input_kind(method) == "items":
         return {"items": x[ITEMS]}
-    return {name: x[SEQ + name] for name in recipe.features}
+    return {name: x.get(SEQ + name, x.get(name)) for name in recipe.features}
 
 
 def pooled_view(x: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

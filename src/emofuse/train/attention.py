@@ -3,7 +3,8 @@
 ``X`` maps each modality (feature set) to its items' sequences: a list of ``(T_i, d)``
 arrays with ``None`` for a missing item, a ``(N, T, d)`` array, or pooled ``(N, d)``
 features (each a one-step sequence); an all-NaN row is missing. Sequences longer than
-``max_len`` are average-pooled in time down to it. The network is
+``max_len`` are average-pooled in time down to it, then standardised per dimension (mean and
+standard deviation of the training steps, ``scale_``). The network is
 :class:`~emofuse.models.crossmodal.CrossModalAttention`; training, early stopping,
 checkpoints and saving are :class:`~.neural.NeuralMethod`'s.
 
@@ -124,6 +125,7 @@ class AttentionFusion(NeuralMethod):
         if empty:
             raise DataError(f"no item has a {empty[0]} sequence")
         self.dims_ = {m: data.dims[m] for m in self.modalities_}
+        self.scale_ = {m: self._moments(data.items[m]) for m in self.modalities_}
         config = CrossModalConfig(
             modalities=list(self.modalities_),
             input_dims=[self.dims_[m] for m in self.modalities_],
@@ -137,11 +139,17 @@ class AttentionFusion(NeuralMethod):
         )
         return CrossModalAttention(config)
 
+    def _moments(self, seqs: list[np.ndarray | None]) -> list[list[float]]:
+        """Per-dimension mean and std over the training steps (as the network sees them)."""
+        steps = np.concatenate([_shorten(s, self.max_len) for s in seqs if s is not None])
+        return [steps.mean(0).tolist(), (steps.std(0) + 1e-6).tolist()]
+
     def _collate(self, data: Sequences, rows: np.ndarray, rng: np.random.Generator | None):
         x, valid = {}, {}
         for m in self.modalities_:
+            mean, std = (np.asarray(v, np.float32) for v in self.scale_[m])
             seqs = [data.items[m][r] for r in rows]
-            seqs = [None if s is None else _shorten(s, self.max_len) for s in seqs]
+            seqs = [None if s is None else (_shorten(s, self.max_len) - mean) / std for s in seqs]
             t = max([len(s) for s in seqs if s is not None] + [1])
             xm = np.zeros((len(rows), t, self.dims_[m]), np.float32)
             vm = np.zeros((len(rows), t), bool)
@@ -161,8 +169,14 @@ class AttentionFusion(NeuralMethod):
         ]
 
     def _preprocessing(self) -> dict[str, Any]:
-        return {"modalities": self.modalities_, "dims": self.dims_, "max_len": self.max_len}
+        return {
+            "modalities": self.modalities_,
+            "dims": self.dims_,
+            "max_len": self.max_len,
+            "scale": self.scale_,
+        }
 
     def _restore(self, meta: Any) -> None:
         self.modalities_ = list(meta.preprocessing["modalities"])
         self.dims_ = {m: int(d) for m, d in meta.preprocessing["dims"].items()}
+        self.scale_ = dict(meta.preprocessing["scale"])
