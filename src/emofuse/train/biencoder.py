@@ -22,6 +22,7 @@ import torch
 from ..data.clips import ClipSpec
 from ..errors import EmofuseError
 from ..models.biencoder import BiEncoder, BiEncoderConfig
+from ..models.towers import MODALITY
 from .items import Items, as_items
 from .neural import NeuralMethod
 
@@ -121,10 +122,7 @@ class BiEncoderFusion(NeuralMethod):
 
     def used_modalities(self, X: Any) -> list[list[str]]:
         data = self._dataset(X)
-        mods = getattr(self, "modalities_", None) or [
-            {"hf_text": "text", "hf_image": "face", "face_cnn": "face"}.get(t["kind"], "voice")
-            for t in self.towers
-        ]
+        mods = getattr(self, "modalities_", None) or [MODALITY[t["kind"]] for t in self.towers]
         return [[m for m in mods if data.get(m, i) is not None] for i in range(len(data))]
 
     def _preprocessing(self) -> dict[str, Any]:
