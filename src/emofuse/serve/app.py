@@ -138,7 +138,7 @@ def describe_models(rec: Recognizer) -> dict[str, Any]:
             "metrics": meta.metrics,
             "training": meta.training,
         }
-    return {"labels": rec.labels, "models": out, "fusion": rec.fusion.to_dict()}
+    return {"labels": rec.labels, "models": out, "fusion": rec.fusion_info()}
 
 
 def predict_texts(rec: Recognizer, texts: list[str], settings: ServeSettings) -> dict[str, Any]:
