@@ -68,9 +68,7 @@ def analyze(
     text: Annotated[
         str | None, typer.Option("--text", help="Analyse this text instead of a file.")
     ] = None,
-    window: Annotated[
-        float, typer.Option(help="Window length (s) when there is no transcript.")
-    ] = 4.0,
+    window: Annotated[float, typer.Option(help="Window (s) without a transcript.")] = 4.0,
     fps: Annotated[float, typer.Option(help="Frames per second sampled for faces.")] = 2.0,
     modalities: Annotated[
         str, typer.Option(help="Comma-separated: face,voice,text.")
@@ -82,10 +80,7 @@ def analyze(
     plot: Annotated[
         Path | None, typer.Option(help="Also save the timeline plot (PNG) here.")
     ] = None,
-    model: Annotated[
-        str,
-        typer.Option(help="'default' (the bundled models), a model folder or a RUN_DIR with av/."),
-    ] = "default",
+    model: Annotated[str, typer.Option(help="'default', a model folder or a RUN_DIR.")] = "default",
 ) -> None:
     """Recognise emotion in a media file (a timeline) or in a text."""
     from ..inference.recognizer import Recognizer
