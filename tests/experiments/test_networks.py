@@ -4,6 +4,7 @@ checkpoints, curves, saved models that `load_method`, `evaluate` and the Recogni
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from emofuse.experiments.recipe import Recipe
 from tests.experiments.corpora import write_fer, write_goemotions, write_ravdess
 
 NETS = ["attention", "biencoder", "realtime"]
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +105,39 @@ def test_recipe_trains_scores_and_saves_the_networks(recipe, tmp_path):
 
     scored = evaluate_run(run, run / "manifest.jsonl")
     assert {f"{m}/net" for m in NETS} <= set(scored["runs"])
+
+
+@pytest.mark.timeout(600)
+def test_av_corpus_recipe_reads_videos(tmp_path):
+    """recipes/av_corpus.yaml on a generated CREMA-D layout with real (tiny) videos."""
+    from emofuse.experiments.runner import run_experiment
+    from tests.data.datasets.test_cremad import write_demographics
+    from tests.fixtures import write_tiny_video, write_tone_wav
+
+    root = tmp_path / "corpora" / "cremad"
+    (root / "AudioWAV").mkdir(parents=True)
+    (root / "VideoFlash").mkdir()
+    write_demographics(root)
+    for k, emotion in enumerate(("ANG", "HAP", "SAD", "NEU")):
+        for actor, sentence in zip((1001, 1002, 1005), ("DFA", "IEO", "TSI")):
+            stem = f"{actor}_{sentence}_{emotion}_XX"
+            write_tone_wav(root / "AudioWAV" / f"{stem}.wav", 0.6, 16000, 220.0 + 110 * k)
+            write_tiny_video(root / "VideoFlash" / f"{stem}.mp4", seconds=0.6, fps=5)
+    small = "{epochs: 1, frames: 2, channels: [4, 8, 8], hidden: 8, fc: 8}"
+    recipe = Recipe.read(
+        RECIPES / "av_corpus.yaml",
+        {
+            "data_root": str(tmp_path / "corpora"),
+            "cache": str(tmp_path / "cache"),
+            "fusion_params.realtime": small,
+            "classifiers": "[logreg]",
+            "protocol": "{name: leave_one_group_out, group: speaker}",
+            "report.bootstrap": "20",
+        },
+    )
+    metrics = run_experiment(recipe, tmp_path / "run", progress=False, report=False)
+    run = metrics["runs"]["realtime/net"]
+    assert len(run["folds"]) == 3 and metrics["runs"]["voice/logreg"]
+    fold = next((tmp_path / "run" / "folds").iterdir())
+    used = json.loads((fold / "realtime__net.json").read_text())
+    assert set(used["used"]) == {"video,voice"}  # decoded frames (no face in them) + sound

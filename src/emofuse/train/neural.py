@@ -234,7 +234,10 @@ class NeuralMethod:
         p = softmax(out)
         known = np.isin(y, self.classes_)
         idx = np.searchsorted(self.classes_, y[known])
-        nll = float(-np.log(p[known][np.arange(known.sum()), idx] + 1e-12).mean())
+        picked = p[known][np.arange(known.sum()), idx]
+        if not len(picked):  # no validation item of a trained class: UAR alone
+            return {"score": (round(uar, 6), 0.0), "uar": uar}
+        nll = float(-np.log(picked + 1e-12).mean())
         return {"score": (round(uar, 6), -nll), "uar": uar, "nll": nll}
 
     @torch.inference_mode()
