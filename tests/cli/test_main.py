@@ -155,3 +155,13 @@ def test_warnings_go_to_stderr(tmp_path):
     assert res.exit_code == 0, res.output
     assert "warning: truncated file" in res.stderr
     assert json.loads(res.stdout)["info"]["warnings"]
+
+
+def test_analyze_timeline_plot_and_html(video, tmp_path):
+    png, page = tmp_path / "timeline.png", tmp_path / "timeline.html"
+    args = ["analyze", str(video), "--window", "1", "--plot", str(png)]
+    res = runner.invoke(app, [*args, "--format", "html", "-o", str(page)])
+    assert res.exit_code == 0, res.output
+    assert png.read_bytes().startswith(b"\x89PNG")
+    text = page.read_text()
+    assert text.startswith("<!DOCTYPE html>") and "data:image/png;base64," in text

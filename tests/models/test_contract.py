@@ -23,7 +23,17 @@ EXAMPLES = {
     "face_cnn": lambda c: (torch.randn(2, 1, c.input_size, c.input_size),),
     "voice_cnn": lambda c: (torch.randn(2, 1, c.n_mels, 64), torch.tensor([64, 40])),
     "text_head": lambda c: (torch.randn(2, c.in_dim),),
+    "crossmodal_attention": lambda c: ARCHITECTURES.get("crossmodal_attention").example_inputs(c),
+    "biencoder": lambda c: ARCHITECTURES.get("biencoder").example_inputs(c),
+    "realtime_av": lambda c: ARCHITECTURES.get("realtime_av").example_inputs(c),
 }
+
+
+def _batch_size(inputs) -> int:
+    first = inputs[0]  # a tensor, or a dict of them (per modality, maybe nested)
+    while isinstance(first, dict):
+        first = next(iter(first.values()))
+    return first.shape[0]
 
 
 def _examples(name: str, config):
@@ -53,7 +63,7 @@ def test_architecture_contract(name, tmp_path):
     inputs = _examples(name, config)
     with torch.inference_mode():
         out = net(*inputs)
-        assert torch.isfinite(out).all() and out.shape[0] == inputs[0].shape[0]
+        assert torch.isfinite(out).all() and out.shape[0] == _batch_size(inputs)
         assert torch.equal(out, net(*inputs))  # eval mode: deterministic
     meta = ModelMeta(f"contract-{name}", "test", name, plain, ["a", "b"])
     save_model(net, meta, tmp_path / "m")

@@ -1,5 +1,6 @@
 """Command line: a thin Typer app over the Python API (``emofuse --help``)."""
 
+from .experiments import evaluate, train  # registers `train` and `evaluate` on the app
 from .main import app
 
-__all__ = ["app"]
+__all__ = ["app", "evaluate", "train"]

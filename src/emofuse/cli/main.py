@@ -27,6 +27,7 @@ class Format(str, Enum):
     table = "table"
     json = "json"
     csv = "csv"
+    html = "html"
 
 
 def _fail(e: EmofuseError) -> typer.Exit:
@@ -66,9 +67,7 @@ def analyze(
     text: Annotated[
         str | None, typer.Option("--text", help="Analyse this text instead of a file.")
     ] = None,
-    window: Annotated[
-        float, typer.Option(help="Window length (s) when there is no transcript.")
-    ] = 4.0,
+    window: Annotated[float, typer.Option(help="Window (s) without a transcript.")] = 4.0,
     fps: Annotated[float, typer.Option(help="Frames per second sampled for faces.")] = 2.0,
     modalities: Annotated[
         str, typer.Option(help="Comma-separated: face,voice,text.")
@@ -77,6 +76,10 @@ def analyze(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
     ] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Also save the timeline plot (PNG) here.")
+    ] = None,
+    model: Annotated[str, typer.Option(help="'default', a model folder or a RUN_DIR.")] = "default",
 ) -> None:
     """Recognise emotion in a media file (a timeline) or in a text."""
     from ..inference.recognizer import Recognizer
@@ -90,7 +93,7 @@ def analyze(
     try:
         if output is not None:
             check_output(output)
-        rec = Recognizer.default()
+        rec = Recognizer.default() if model == "default" else Recognizer(model)
         if text is not None:
             result = rec.analyze_text(text)
         else:
@@ -106,7 +109,15 @@ def analyze(
         for warning in result.info.get("warnings", []):
             err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
         result.require_prediction()
-        if fmt is Format.table:
+        if plot is not None:
+            from ..report.timeline import timeline_plot
+
+            err.print(f"wrote {timeline_plot(result, plot)}")
+        if fmt is Format.html:
+            from ..report.timeline import timeline_html
+
+            _emit(timeline_html(result), output)
+        elif fmt is Format.table:
             out.print(timeline_table(result))
         else:
             _emit(result.to_json() if fmt is Format.json else result.to_csv(), output)

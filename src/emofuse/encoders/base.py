@@ -160,6 +160,7 @@ ENCODERS = Registry(
     {
         "minilm": "emofuse.encoders.text:MiniLM",
         "logmel_stats": "emofuse.encoders.audio:LogMelStats",
+        "tfidf": "emofuse.encoders.tfidf:Tfidf",
         "egemaps": "emofuse.encoders.opensmile:EGeMAPS",
         "compare": "emofuse.encoders.opensmile:ComParE",
         "hf_text": "emofuse.encoders.hf.text:HFText",

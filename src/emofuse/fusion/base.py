@@ -39,6 +39,10 @@ FUSIONS = Registry(
         "late_weighted": "emofuse.fusion.decision:WeightedFusion",
         "late_product": "emofuse.fusion.decision:ProbProductFusion",
         "late_stacking": "emofuse.fusion.stacking:StackingFusion",
+        # networks (trained by the fit loop, so they live in emofuse.train)
+        "attention": "emofuse.train.attention:AttentionFusion",
+        "biencoder": "emofuse.train.biencoder:BiEncoderFusion",
+        "realtime": "emofuse.train.realtime:RealtimeFusion",
     },
     group="emofuse.fusions",
 )

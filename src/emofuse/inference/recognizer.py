@@ -63,6 +63,9 @@ class Recognizer:
         )
         self.labels: list[str] = list(CANONICAL)
         self._models: dict[str, object] = {}
+        from .realtime import load_av
+
+        self.av = load_av(self.model_dir, backend)  # an audio-visual model fuses, if any
 
     @classmethod
     def default(cls, backend: str = "auto") -> Recognizer:
@@ -73,6 +76,8 @@ class Recognizer:
         """The model of ``modality`` (``face``, ``voice`` or ``text``), loaded once."""
         if modality not in self._models:
             folder = self.model_dir / modality
+            if not folder.is_dir() and self.av is not None:  # an av-only folder: bundled rows
+                folder = DEFAULT_WEIGHTS / modality
             if not folder.is_dir():
                 raise DataError(f"no {modality} model in {self.model_dir}")
             if modality not in MODALITIES:
@@ -180,6 +185,11 @@ class Recognizer:
         if "text" in modalities:
             results["text"] = self._texts(segments)
 
+        av = None
+        if self.av is not None and info.kind != "image":
+            from .realtime import segment_probs
+
+            av = segment_probs(self.av, path, info, segments, self.detector)
         out = []
         for i, seg in enumerate(segments):
             per = {m: results[m][i] for m in modalities}
@@ -192,6 +202,8 @@ class Recognizer:
                 if probs
                 else None
             )
+            if av is not None and av[i] is not None:
+                fused = Prediction.from_probs(av[i], self.labels)
             out.append(SegmentResult(seg.start, seg.end, seg.text, per, fused))
         return Result(
             source=str(path),
@@ -201,7 +213,7 @@ class Recognizer:
                 "kind": info.kind,
                 "duration": round(info.duration, 3),
                 "modalities": list(modalities),
-                "fusion": self.fusion.to_dict(),
+                "fusion": self.fusion_info(),
                 "models": {
                     m: self.model(m).meta.name for m in modalities if any(r.ok for r in results[m])
                 },
@@ -209,6 +221,12 @@ class Recognizer:
                 "warnings": warnings,
             },
         )
+
+    def fusion_info(self) -> dict:
+        """How the fused row is made: late-fusion weights, or the audio-visual model."""
+        if self.av is None:
+            return self.fusion.to_dict()
+        return {"method": "av_model", "model": self.av.meta.name, "backend": self.av.backend}
 
     # -- per-modality passes over the segments -----------------------------------------------
 

@@ -201,7 +201,7 @@ def describe_models(rec: Recognizer) -> dict[str, Any]:
             "metrics": meta.metrics,
             "training": meta.training,
         }
-    return {"labels": rec.labels, "models": out, "fusion": rec.fusion.to_dict()}
+    return {"labels": rec.labels, "models": out, "fusion": rec.fusion_info()}
 
 
 def validation_message(errors: list[dict[str, Any]]) -> str:

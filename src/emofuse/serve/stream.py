@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, EmofuseError
+from ..inference.realtime import AVStream
 from ..inference.recognizer import MIN_VOICE_SECONDS, SAMPLE_RATE, Recognizer
 from ..media import decode
 from ..media.images import decode_image
@@ -102,6 +103,8 @@ class StreamSession:
         self._voice_due: float | None = None
         self._voice: tuple[float, np.ndarray] | None = None  # (window end, probs)
         self._voice_status = "no audio"
+        # an audio-visual model (``MODEL_DIR/av``) makes the fused row from frames + sound
+        self._av = AVStream(recognizer.av) if getattr(recognizer, "av", None) else None
 
     # -- messages in -----------------------------------------------------------------------
 
@@ -213,6 +216,8 @@ class StreamSession:
         rgb = decode_image(jpeg, name, ("JPEG",), s.max_frame_pixels, s.max_frame_side)
         h, w = rgb.shape[:2]
         crop, box = self.recognizer.face_crop(rgb)
+        if self._av is not None:
+            self._av.push(rgb, box)
         probs = None
         if crop is not None and box is not None:
             probs = self.recognizer.model("face").predict_proba(crop[None])[0]
@@ -245,8 +250,10 @@ class StreamSession:
         }
         fused = None
         present = {m: p[None] for m, p in parts.items() if p is not None}
-        if present:
+        p = self._av.probs(self._audio) if self._av is not None else None
+        if p is None and present:
             p = self.recognizer.fusion.predict_proba(present)[0]
+        if p is not None:
             i = int(np.argmax(p))
             fused = {
                 "label": self.labels[i],

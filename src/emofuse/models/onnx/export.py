@@ -26,7 +26,7 @@ import torch
 
 from ...errors import DataError, MissingExtraError
 from ...utils.io import write_atomic
-from ..artifact import WEIGHTS_FILE
+from ..artifact import WEIGHTS_FILE, load_meta
 from .runtime import INFO_FILE, ONNX_FILE, THREADS, _ort, _weights_hash, make_session, run_session
 
 TOLERANCE = 1e-4
@@ -165,25 +165,67 @@ def _export_voice(folder: Path) -> tuple[bytes, dict[str, Any]]:
     return data, {"max_abs_diff": diff, **bench}
 
 
-EXPORTERS = {"face": _export_face, "voice": _export_voice}
+def _export_av(folder: Path) -> tuple[bytes, dict[str, Any]]:
+    from ...data.clips import Clip
+    from ..realtime import INPUT_NAMES, RealtimeModel, example_inputs
+
+    model = RealtimeModel.load(folder, backend="torch")
+    net, config = model.module, model.module.config
+    time_axes = {n: {0: "batch", 1: "frames"} for n in INPUT_NAMES[:4]}
+    axes = {
+        **time_axes,
+        "mel": {0: "batch", 3: "mel_frames"},
+        "mel_valid": {0: "batch", 1: "mel_frames"},
+        "logits": {0: "batch"},
+    }
+    data = _to_onnx(net, example_inputs(config, 2, 6, 160), INPUT_NAMES, axes)
+    session = make_session(data)
+    masked = list(example_inputs(config, 3, 5, 203, seed=3))
+    masked[1] = masked[1].clone()
+    masked[1][0] = 0  # no face in the first clip
+    masked[5] = masked[5].clone()
+    masked[5][1, 90:] = 0  # a shorter sound in the second
+    masked[5][2] = 0  # and none in the third
+    cases = [example_inputs(config, 1, 8, 401, seed=1), example_inputs(config, 4, 3, 77, seed=2)]
+    diff = _verify(net, session, [*cases, tuple(masked)], folder)
+    spec, rng = model.clip_spec, np.random.default_rng(0)
+    clip = Clip(
+        rng.integers(0, 256, (spec.frames, spec.face_size, spec.face_size), dtype=np.uint8),
+        np.ones(spec.frames, bool),
+        rng.integers(0, 256, (spec.frames, *spec.frame_shape), dtype=np.uint8),
+        rng.normal(0, 0.1, int(spec.max_seconds * 16000)).astype(np.float32),
+    )
+    name = f"1 clip ({spec.frames} frames + {spec.max_seconds:g} s sound)"
+    bench = _benchmark(model._network, session, {name: model.inputs([clip])})
+    return data, {"max_abs_diff": diff, **bench}
+
+
+EXPORTERS = {"face": _export_face, "voice": _export_voice, "av": _export_av}
 
 
 def export_onnx(model_dir: str | Path, out_dir: str | Path | None = None) -> list[Path]:
-    """Export the face and voice networks of ``model_dir`` to ONNX; the files written.
+    """Export the face, voice and audio-visual networks of ``model_dir`` to ONNX; the files.
 
-    ``model_dir`` holds ``face/`` and/or ``voice/`` model folders (like
-    ``emofuse/weights``). Each network is checked against torch on random inputs (a
-    difference of :data:`TOLERANCE` or more raises :class:`DataError` and writes nothing),
-    timed against torch, and saved atomically as ``<modality>/model.onnx`` plus
+    ``model_dir`` holds ``face/``, ``voice/`` and/or ``av/`` (a real-time audio-visual
+    model) folders (like ``emofuse/weights``). Each network is checked against torch on
+    random inputs (a difference of :data:`TOLERANCE` or more raises :class:`DataError`
+    and writes nothing), timed against torch, and saved atomically as ``<modality>/model.onnx`` plus
     ``<modality>/onnx.json`` (timings, speed-up, chosen backend, weights hash) under
     ``out_dir`` (default: ``model_dir``, i.e. next to the safetensors, where the models
-    look for them). The text model stays on torch.
+    look for them). The text model stays on torch. ``model_dir`` may also be one face,
+    voice or av model's own folder (e.g. ``RUN_DIR/models/realtime__net``): its export is
+    written into it (or into ``out_dir``).
     """
     model_dir = Path(model_dir)
     out_root = Path(out_dir) if out_dir is not None else model_dir
     folders = {m: model_dir / m for m in EXPORTERS if (model_dir / m / WEIGHTS_FILE).is_file()}
+    targets = {m: out_root / m for m in folders}
+    if not folders and (model_dir / WEIGHTS_FILE).is_file():  # one model's own folder
+        modality = load_meta(model_dir).modality
+        if modality in EXPORTERS:
+            folders, targets = {modality: model_dir}, {modality: out_root}
     if not folders:
-        raise DataError(f"no face/ or voice/ model folder in {model_dir}")
+        raise DataError(f"no face/ or voice/ model folder (nor av/) in {model_dir}")
     ort = _ort()
     written = []
     for modality, folder in folders.items():
@@ -199,7 +241,7 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path | None = None) -> lis
             "alternating warmed-up blocks torch, onnx, torch, onnx",
             **report,
         }
-        target = out_root / modality
+        target = targets[modality]
         write_atomic(target / ONNX_FILE, data)
         write_atomic(target / INFO_FILE, (json.dumps(info, indent=2) + "\n").encode())
         written += [target / ONNX_FILE, target / INFO_FILE]
