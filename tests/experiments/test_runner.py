@@ -118,7 +118,7 @@ def test_leave_one_corpus_out_over_stacked_sources(corpora, tmp_path):
                 {"corpus": "ravdess", "root": "ravdess"},
                 {"corpus": "iemocap", "root": "iemocap"},
             ]
-        },  # fmt: skip
+        },
         labels=four,
         protocol={"name": "leave_one_corpus_out"},
     )
