@@ -45,7 +45,8 @@ def facts(run_dir: Path) -> str:
     protocol = p["name"] + (f", k={p['k']} by {p['group']}" if p["name"] == "group_kfold" else "")
     return (
         f"{m['data']['items']} items; protocol {protocol} ({len(m['folds'])} folds); "
-        f"headline {m['headline']}; last run {m['seconds']:.0f} s on this 2-core machine."
+        f"headline {m['headline']}; wall time {m['seconds_total'] / 60:.1f} min on this shared "
+        "2-core machine (every finished invocation, cached features included)."
     )
 
 

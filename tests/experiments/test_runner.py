@@ -106,3 +106,37 @@ def test_metrics_json_is_written_atomically_and_complete(corpora, tmp_path):
     assert set(cell) >= {"test", "y_true", "y_pred", "proba", "used", "metrics", "fit_seconds"}
     assert metrics["folds"] == ["fold1", "fold2"] and metrics["seconds"] > 0
     assert not list(run.rglob(".*.tmp")) and not list(run.rglob(".*json.*"))
+
+
+def test_leave_one_corpus_out_over_stacked_sources(corpora, tmp_path):
+    four = ["neutral", "happiness", "sadness", "anger"]
+    r = recipe(
+        corpora,
+        tmp_path,
+        data={
+            "sources": [
+                {"corpus": "ravdess", "root": "ravdess"},
+                {"corpus": "iemocap", "root": "iemocap"},
+            ]
+        },
+        labels=four,
+        protocol={"name": "leave_one_corpus_out"},
+    )
+    metrics = run_experiment(r, tmp_path / "run", progress=False)
+    assert metrics["folds"] == ["iemocap", "ravdess"] and metrics["labels"] == four
+    m = Manifest.read(tmp_path / "run" / "manifest.jsonl")
+    assert set(m.frame["label_canonical"]) == set(four)
+    assert m.frame["audio"].map(lambda p: p.startswith("/")).all()  # roots made absolute
+    assert m.missing_media() == []
+
+
+def test_subsample_is_seeded_and_stratified(corpora):
+    from emofuse.data.datasets import prepare
+    from emofuse.experiments.data import subsample
+
+    m = prepare("meld", corpora / "meld")
+    a, b = subsample(m, 70, seed=1), subsample(m, 70, seed=1)
+    assert len(a) == 70 and a.frame["id"].tolist() == b.frame["id"].tolist()
+    assert a.frame["label_canonical"].value_counts().min() == 10  # 24 of each of 7 labels
+    assert subsample(m, 70, seed=2).frame["id"].tolist() != a.frame["id"].tolist()
+    assert subsample(m, 10_000, seed=0) is m

@@ -95,7 +95,7 @@ def _with_targets(manifest: Manifest, recipe: Recipe) -> Manifest:
             raise DataError(f"the data has no label column {recipe.label_column!r}")
         keep = f[recipe.label_column].notna().to_numpy()
         if recipe.labels is not None:
-            keep &= f[recipe.label_column].isin(recipe.labels).to_numpy()
+            keep = keep & f[recipe.label_column].isin(recipe.labels).to_numpy()
     out = manifest.filter(keep)
     if not len(out):
         raise DataError(f"no item carries the recipe's {recipe.task} targets")

@@ -20,8 +20,9 @@ import numpy as np
 from ..data.manifest import Manifest
 from ..encoders.base import build_encoder, get_entry
 from ..errors import DataError, EmofuseError
-from ..features import extract, load_features
+from ..features import FeatureStore, extract
 from ..features.inputs import item_ref, load_input
+from ..features.keys import content_hash, encoder_prefix, item_key
 from .recipe import FeatureConfig, Recipe
 
 
@@ -39,19 +40,41 @@ def encode_manifest(
     batch_size: int = 32,
     progress: bool = False,
 ) -> np.ndarray:
-    """``(len(manifest), dim)`` float32 in manifest order; failed items are NaN rows."""
-    store = Path(cache) / f"{encoder.name}-{encoder.fingerprint()[:16]}"
+    """``(len(manifest), dim)`` float32 in manifest order; failed items are NaN rows.
+
+    Rows are read by their content keys (not the store's last-extract order), so runs that
+    share a store at the same time cannot read each other's rows.
+    """
+    path = Path(cache) / f"{encoder.name}-{encoder.fingerprint()[:16]}"
     summary = extract(
-        manifest, encoder, store, batch_size=batch_size, workers=workers, progress=progress
+        manifest, encoder, path, batch_size=batch_size, workers=workers, progress=progress
     )
-    ids, x = load_features(store)
-    if not ids:
+    store, keys = FeatureStore(path), _keys(manifest, encoder)
+    rows = [i for i, k in enumerate(keys) if k is not None and store.has(k)]
+    if not rows:
         first = next(iter(summary.errors.items()), ("?", "no items"))
         raise DataError(f"{encoder.name}: no item could be encoded (e.g. {first[0]}: {first[1]})")
-    position = {item: i for i, item in enumerate(manifest.frame["id"].astype(str))}
+    x = store.get([keys[i] for i in rows])
     out = np.full((len(manifest), x.shape[1]), np.nan, dtype=np.float32)
-    out[[position[i] for i in ids]] = x
+    out[rows] = x
     return out
+
+
+def _keys(manifest: Manifest, encoder: Any) -> list[str | None]:
+    """Each row's feature-store key (``None`` where its input cannot be read)."""
+    prefix = encoder_prefix(encoder)
+    keys: list[str | None] = []
+    for _, row in manifest.frame.iterrows():
+        try:
+            keys.append(
+                item_key(
+                    prefix,
+                    content_hash(encoder.modality, item_ref(manifest, row, encoder.modality)),
+                )
+            )
+        except DataError:
+            keys.append(None)
+    return keys
 
 
 def static_features(

@@ -92,7 +92,7 @@ def write_run_report(
     intro = (
         f"{len(manifest)} items; protocol {recipe.protocol.name} "
         f"({len(metrics['folds'])} folds); headline {metrics['headline']}; "
-        f"run time {metrics.get('seconds', 0):.0f} s."
+        f"wall time {metrics.get('seconds_total', 0):.0f} s."
     )
     page = run_dir / "report.html"
     text = html_page(f"emofuse experiment: {recipe.name}", sections, intro)

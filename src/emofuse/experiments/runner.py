@@ -109,7 +109,8 @@ def _run(recipe: Recipe, run_dir: Path, progress: bool, report: bool) -> dict[st
         x_final.update(_fitted(manifest, recipe, final_rows, run_dir, "final"))
         if recipe.save_models != "none":
             _final_models(recipe, grid, x_final, y, final_rows, run_dir, names)
-    metrics["seconds"] = round(time.perf_counter() - started, 1)
+    metrics["seconds"] = round(time.perf_counter() - started, 1)  # this invocation
+    metrics["seconds_total"] = round(metrics["seconds"] + _earlier_seconds(run_dir), 1)
     write_json(run_dir / "metrics.json", metrics)
     frame = predictions_frame(cells, manifest, names, recipe.task)
     frame.to_parquet(run_dir / "predictions.parquet", index=False)
@@ -118,6 +119,16 @@ def _run(recipe: Recipe, run_dir: Path, progress: bool, report: bool) -> dict[st
 
         write_run_report(run_dir, recipe, metrics, manifest, pooled_view(x_final), y, names)
     return metrics
+
+
+def _earlier_seconds(run_dir: Path) -> float:
+    """Wall time of the earlier finished invocations on ``run_dir`` (0 for a new run)."""
+    import json
+
+    try:
+        return float(json.loads((run_dir / "metrics.json").read_text())["seconds_total"])
+    except (OSError, ValueError, KeyError):
+        return 0.0
 
 
 def _cell_path(run_dir: Path, fold: Fold, method: str, head: str) -> Path:

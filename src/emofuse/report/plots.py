@@ -62,12 +62,16 @@ def save_figure(fig: Any, path: str | Path) -> Path:
 
 
 def confusion_heatmap(matrices: Mapping[str, Any], labels: Sequence[str], path: str | Path) -> Path:
-    """Row-normalised confusion matrices side by side (counts written in the cells)."""
+    """Row-normalised confusion matrices, up to 3 a row (counts written in the cells)."""
     plt = pyplot()
     n = len(matrices)
+    cols = 2 if n == 4 else min(n, 3)
+    rows = -(-n // cols)
     size = 0.55 * len(labels) + 1.8
-    fig, axes = plt.subplots(1, n, figsize=(size * n, size), squeeze=False)
-    for ax, (title, cm) in zip(axes[0], matrices.items()):
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows), squeeze=False)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    for ax, (title, cm) in zip(axes.flat, matrices.items()):
         cm = np.asarray(cm, dtype=float)
         rates = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
         ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
