@@ -18,7 +18,7 @@ BASE = {
 
 def test_every_committed_recipe_parses_and_round_trips():
     names = sorted(p.stem for p in RECIPES.glob("*.yaml"))
-    assert names == ["emobank_vad", "iemocap_loso", "meld_text", "paired_fusion"]
+    assert names == ["av_corpus", "emobank_vad", "iemocap_loso", "meld_text", "paired_fusion"]
     for name in names:
         r = Recipe.read(RECIPES / f"{name}.yaml")
         assert Recipe.from_yaml(r.to_yaml()) == r

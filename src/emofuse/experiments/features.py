@@ -21,8 +21,9 @@ from ..data.manifest import Manifest
 from ..encoders.base import build_encoder, get_entry
 from ..errors import DataError, EmofuseError
 from ..features import FeatureStore, extract
-from ..features.inputs import item_ref, load_input
-from ..features.keys import content_hash, encoder_prefix, item_key
+from ..features.extract import row_key
+from ..features.inputs import InputOptions, item_ref, load_input
+from ..features.keys import encoder_prefix
 from .recipe import FeatureConfig, Recipe
 
 
@@ -62,16 +63,11 @@ def encode_manifest(
 
 def _keys(manifest: Manifest, encoder: Any) -> list[str | None]:
     """Each row's feature-store key (``None`` where its input cannot be read)."""
-    prefix = encoder_prefix(encoder)
+    prefix, options = encoder_prefix(encoder), InputOptions()
     keys: list[str | None] = []
     for _, row in manifest.frame.iterrows():
         try:
-            keys.append(
-                item_key(
-                    prefix,
-                    content_hash(encoder.modality, item_ref(manifest, row, encoder.modality)),
-                )
-            )
+            keys.append(row_key(manifest, row, encoder.modality, prefix, options)[1])
         except DataError:
             keys.append(None)
     return keys

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import DataError, UsageError
 from .engines import ENGINES, check_engine, run_batches
-from .inputs import VIDEO_FPS, InputOptions, input_tag, item_ref
+from .inputs import VIDEO_FPS, InputOptions, ItemRef, input_tag, item_ref
 from .keys import content_hash, encoder_prefix, item_key
 from .store import FeatureStore
 from .worker import EncodeWorker, worker_spec
@@ -60,6 +60,15 @@ class Batch:
     refs: list[dict[str, Any]]
 
 
+def row_key(
+    manifest: Any, row: Any, modality: str, prefix: bytes, options: InputOptions
+) -> tuple[ItemRef, str]:
+    """A manifest row's input and its store key (``prefix``: :func:`encoder_prefix`)."""
+    ref = item_ref(manifest, row, modality)
+    tag = input_tag(modality, ref, options)
+    return ref, item_key(prefix, content_hash(modality, ref.value), tag)
+
+
 def _plan(
     manifest: Any,
     encoder: Any,
@@ -79,9 +88,7 @@ def _plan(
         item_id = str(row["id"])
         key: str | None = None
         try:
-            ref = item_ref(manifest, row, modality)
-            tag = input_tag(modality, ref, options)
-            key = item_key(prefix, content_hash(modality, ref.value), tag)
+            ref, key = row_key(manifest, row, modality, prefix, options)
         except DataError as e:
             failures.append((item_id, None, str(e)))
         order[0].append(item_id)

@@ -91,7 +91,10 @@ def item_ref(manifest: Any, row: Any, modality: str) -> ItemRef:
             if modality == "text":
                 return ItemRef(str(row[column]), column)
             path = str(manifest.media_path(row, column))
-            if column not in TIMED_COLUMNS:
+            # a row with both an audio file and a video (IEMOCAP: the turn's own wav and the
+            # dialogue's avi): start/end locate the turn in the video, the audio is the turn
+            own_recording = column == "audio" and not _is_null(row.get("video"))
+            if column not in TIMED_COLUMNS or own_recording:
                 return ItemRef(path, column)
             start, end = _seconds(row, "start"), _seconds(row, "end")
             if start is not None and start < 0:
