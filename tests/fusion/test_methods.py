@@ -16,8 +16,11 @@ METHODS = [
 ]  # fmt: skip
 
 
+NETWORKS = ["attention", "biencoder", "realtime"]  # neural fusion, trained end to end
+
+
 def test_the_registry_lists_every_method():
-    assert fusion_names() == sorted(METHODS)
+    assert fusion_names() == sorted(METHODS + NETWORKS)
 
 
 @pytest.fixture(scope="module")
