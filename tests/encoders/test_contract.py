@@ -20,12 +20,13 @@ from emofuse.encoders.base import (
     MODALITIES,
     Encoder,
     build_encoder,
+    encoder_from_spec,
     encoder_names,
+    encoder_spec,
     get_entry,
     has_sequence,
     sequence_dim,
 )
-from emofuse.features.worker import build_from_spec, encoder_spec
 
 
 def _l2(v: np.ndarray) -> np.ndarray:
@@ -163,7 +164,7 @@ def test_config_round_trips(case, encoder):
     assert set(identity) | set(cls.runtime_fields) >= {f.name for f in dataclasses.fields(cfg)}
     again = build_encoder(name, cfg.to_dict())
     assert again.config == cfg and again.fingerprint() == encoder.fingerprint()
-    worker = build_from_spec(encoder_spec(encoder))  # what a process-pool / Ray worker builds
+    worker = encoder_from_spec(encoder_spec(encoder))  # what a process-pool / Ray worker builds
     assert worker.config == cfg and worker.fingerprint() == encoder.fingerprint()
 
 

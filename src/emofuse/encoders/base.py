@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib
 import json
 import typing
 from collections.abc import Callable, Iterable
@@ -228,13 +229,21 @@ def build_encoder(name: str, config: Any = None, /, **overrides: Any) -> Any:
 
 
 def encoder_spec(encoder: Any) -> dict[str, Any]:
-    """``{"name": ..., "config": {...}}``: plain data that :func:`encoder_from_spec` rebuilds."""
-    return {"name": encoder.name, "config": dataclasses.asdict(encoder.config)}
+    """``{"name", "config", "module"}``: plain data that :func:`encoder_from_spec` rebuilds.
+
+    ``module`` is where the encoder's class lives, so that a process which has not imported
+    a third-party (or test) encoder can register it by importing that module.
+    """
+    cfg = encoder.config
+    config = cfg.to_dict() if hasattr(cfg, "to_dict") else dataclasses.asdict(cfg)
+    return {"name": encoder.name, "config": config, "module": type(encoder).__module__}
 
 
 def encoder_from_spec(spec: dict[str, Any]) -> Any:
     if not isinstance(spec, dict) or "name" not in spec:
         raise UsageError(f"an encoder spec needs a 'name' (and optional 'config'): {spec!r}")
+    if spec["name"] not in ENCODERS and spec.get("module"):
+        importlib.import_module(spec["module"])  # third-party/test encoders register here
     return build_encoder(spec["name"], dict(spec.get("config") or {}))
 
 

@@ -8,29 +8,14 @@ Its results are plain data and arrays, so any engine of :mod:`.engines` can carr
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from typing import Any
 
 import numpy as np
 
+from ..encoders.base import encoder_from_spec, encoder_spec
 from ..errors import EmofuseError
 from .engines import WorkerSpec
 from .inputs import InputOptions, ItemRef, load_input
-
-
-def encoder_spec(encoder: Any) -> dict[str, Any]:
-    """Plain data a worker rebuilds the encoder from (the module registers it)."""
-    cfg = encoder.config
-    config = cfg.to_dict() if hasattr(cfg, "to_dict") else dataclasses.asdict(cfg)
-    return {"name": encoder.name, "config": config, "module": type(encoder).__module__}
-
-
-def build_from_spec(spec: dict[str, Any]) -> Any:
-    from ..encoders.base import ENCODERS, build_encoder
-
-    if spec["name"] not in ENCODERS and spec.get("module"):
-        importlib.import_module(spec["module"])  # third-party/test encoders register here
-    return build_encoder(spec["name"], **spec["config"])
 
 
 def worker_spec(encoder: Any, options: InputOptions, kinds: tuple[str, ...]) -> WorkerSpec:
@@ -62,7 +47,7 @@ class EncodeWorker:
         *,
         built: Any = None,
     ):
-        self.encoder = built if built is not None else build_from_spec(encoder)
+        self.encoder = built if built is not None else encoder_from_spec(encoder)
         self.options = InputOptions(**(options or {}))
         self.kinds = tuple(kinds)
 
