@@ -65,6 +65,18 @@ def test_methods_grid_has_a_mean_over_heads_column():
     assert methods_grid(metrics(), numeric=True).loc["voice (alone)", "mlp"] == 0.6
 
 
+def test_a_method_with_one_head_shows_no_spread_over_heads():
+    m = metrics()
+    m["methods"].append("attention")
+    m["runs"]["attention/net"] = run("attention", "net", (0.8, 0.6), (0.7, 0.7))
+    m["mean_over_heads"]["attention"] = {"mean": 0.7, "std": 0.0, "heads": 1}
+    df = methods_grid(m)
+    assert list(df.columns) == ["logreg", "mlp", "net", "mean over heads"]
+    assert df.loc["attention", "net"] == "0.700 ± 0.100"
+    assert df.loc["attention", "mean over heads"] == "0.700"
+    assert df.loc["attention", "logreg"] == ""
+
+
 def test_unimodal_vs_fused_deltas_against_the_best_unimodal():
     df = unimodal_vs_fused(metrics(), "logreg")
     # best unimodal with logreg is voice (0.55): late_mean is +0.15, F1 a 0.8 vs 0.5

@@ -61,7 +61,8 @@ def methods_grid(metrics: dict[str, Any], numeric: bool = False) -> pd.DataFrame
                 continue
             row[head] = run["mean"][h] if numeric else fmt(run["mean"][h], run["std"][h])
         over = metrics["mean_over_heads"][method]
-        row["mean over heads"] = over["mean"] if numeric else fmt(over["mean"], over["std"])
+        spread = over["std"] if over.get("heads", 2) > 1 else None  # one head: no spread
+        row["mean over heads"] = over["mean"] if numeric else fmt(over["mean"], spread)
         rows[display(method, metrics)] = row
     df = pd.DataFrame.from_dict(rows, orient="index")
     df.index.name = "method"
