@@ -30,7 +30,14 @@ from ..labels import CANONICAL
 from .artifact import WEIGHTS_FILE, ModelMeta, load_meta, save_model
 from .calibration import softmax
 from .text_base import base_folder, load_tokenizer
-from .text_finetuned_inputs import DOMAINS, Item, batched_logits, encode_inputs, read_context
+from .text_finetuned_inputs import (
+    DOMAINS,
+    Item,
+    batched_logits,
+    encode_inputs,
+    pad_items,
+    read_context,
+)
 from .text_finetuned_net import FineTunedConfig, FineTunedTextNet
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "weights" / "text_ft"
@@ -46,6 +53,8 @@ class FineTunedTextModel:
         self.tokenizer = tokenizer
         self.meta = meta
         self.lexical = lexical  # optional TF-IDF branch (emofuse.models.text_lexical)
+        #: an onnxruntime session of the network (:mod:`.onnx.finetuned_export`), or None (torch)
+        self.session = None
         if list(meta.labels) != list(CANONICAL):
             raise DataError(f"text model labels {meta.labels} are not {list(CANONICAL)}")
 
@@ -120,7 +129,7 @@ class FineTunedTextModel:
         lexical logits (needs the normalised ``texts``) + per-domain bias; no temperature."""
         z = network_logits
         if z is None:
-            z = batched_logits(self.net, items, batch_size, self.tokenizer.pad_token_id or 0)
+            z = self.network_logits(items, batch_size)
         z = np.array(z, dtype=np.float32)
         bias = self.meta.preprocessing.get("logit_bias") or {}
         lex_weight = (self.meta.preprocessing.get("lexical") or {}).get("weight") or {}
@@ -139,6 +148,18 @@ class FineTunedTextModel:
             if name in bias:
                 z[rows] += np.asarray(bias[name], dtype=np.float32)
         return z
+
+    def network_logits(self, items: Sequence[Item], batch_size: int = 64) -> np.ndarray:
+        """The network's ``(N, n_classes)`` logits of ``items``: torch, or ``session``."""
+        pad = self.tokenizer.pad_token_id or 0
+        if self.session is None:
+            return batched_logits(self.net, items, batch_size, pad)
+        out = np.zeros((len(items), self.net.config.n_classes), dtype=np.float32)
+        order = np.argsort([len(ids) for ids, _, _ in items], kind="stable")
+        for s in range(0, len(order), batch_size):
+            rows = order[s : s + batch_size]
+            out[rows] = self.session.run(None, pad_items([items[i] for i in rows], pad))[0]
+        return out
 
     def temperatures(self, items: Sequence[Item]) -> np.ndarray:
         """Each item's temperature (its domain's, else the model's single one)."""

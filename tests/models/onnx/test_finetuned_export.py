@@ -28,6 +28,10 @@ def test_export_matches_torch_on_texts_with_and_without_context(tiny_bert, tmp_p
         got = session.run(None, pad_items(items, pad))[0]
         want = batched_logits(model.net, items, pad_id=pad)
         np.testing.assert_allclose(got, want, atol=1e-4)
+        torch_p = model.predict_proba(TEXTS, context)
+        model.session = session  # the whole model with the network on onnxruntime
+        np.testing.assert_allclose(model.predict_proba(TEXTS, context), torch_p, atol=1e-5)
+        model.session = None
 
 
 def test_a_disagreeing_export_is_refused(tiny_bert, tmp_path, monkeypatch):
