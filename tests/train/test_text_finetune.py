@@ -104,3 +104,16 @@ def test_a_crashed_run_resumes_to_the_same_model(straight, data_root, tiny_bert,
     assert hist(a) == hist(b)
     with pytest.raises(UsageError, match="another run"):
         _train(data_root, tmp_path, tiny_bert, "crashed", lr=0.5)
+
+
+def test_evaluate_a_saved_model_on_dev(straight, data_root):
+    from emofuse.train.text_finetune_report import evaluate_finetuned
+
+    tmp, meta = straight
+    out = evaluate_finetuned(tmp / "run" / "out", data_root)
+    for k, metric in (("meld_dev", "weighted_f1"), ("goemotions_dev", "macro_f1")):
+        # predict_proba on the saved model gives what the recipe scored from its logits
+        assert out[k][metric] == pytest.approx(meta["metrics"][k][metric])
+        assert out[k]["n"] == meta["metrics"][k]["n"]
+        assert 0 <= out[k]["ece_after"] <= 1
+    assert set(out["temperature"]) == {"dialogue", "text"}

@@ -255,3 +255,42 @@ def _preprocessing(base: dict, choice: dict, lexical: Any) -> dict[str, Any]:
             "features": "sublinear TF-IDF of words, word bigrams, char 2-4-grams",
         }
     return out
+
+
+def evaluate_finetuned(
+    model_dir: Path, data_root: Path, limit: int | None = None, model: Any = None
+) -> dict[str, Any]:
+    """Dev metrics of a saved fine-tuned text model through ``predict_proba`` (the shipped
+    path: normalisation, tokenisation, network, TF-IDF branch, bias, temperature): MELD dev
+    with each utterance's earlier turns as context, single-label GoEmotions dev without,
+    ECE per set and pooled, before (temperature undone) and after the temperatures."""
+    from ..models.text_finetuned import FineTunedTextModel
+    from .text_data import load_text_corpora, previous_texts
+
+    model = model or FineTunedTextModel.load(model_dir)
+    df = load_text_corpora(Path(data_root), limit)
+    df = df[df["split"].eq("dev")].reset_index(drop=True)
+    single = df["labels"].map(len).eq(1).to_numpy()
+    y = np.array([CANONICAL.index(ls[0]) for ls in df["labels"]], dtype=np.int64)
+    history, texts = previous_texts(df), df["text"].tolist()
+    out: dict[str, Any] = {}
+    probs, before = [], []
+    for k, with_context in (("meld", True), ("goemotions", False)):
+        rows = np.flatnonzero(single & df["corpus"].eq(k).to_numpy())
+        ctx = [history[i] for i in rows] if with_context else None
+        p = model.predict_proba([texts[i] for i in rows], ctx)
+        t = model.temperatures(model.prepare([texts[i] for i in rows], ctx)[0])
+        z = softmax(np.log(p.astype(np.float64) + 1e-30) * t[:, None])  # the temperature undone
+        out[f"{k}_dev"] = classification_metrics(y[rows], p.argmax(1), CANONICAL)
+        out[f"{k}_dev"]["ece_before"] = expected_calibration_error(z, y[rows])
+        out[f"{k}_dev"]["ece_after"] = expected_calibration_error(p, y[rows])
+        probs.append((p, y[rows]))
+        before.append(z)
+    out["goemotions_dev"]["protocol"] = GOEMOTIONS_PROTOCOL
+    yy = np.concatenate([y for _, y in probs])
+    out["ece_before"] = expected_calibration_error(np.concatenate(before), yy)
+    out["ece_after"] = out["ece"] = expected_calibration_error(
+        np.concatenate([p for p, _ in probs]), yy
+    )
+    out["temperature"] = dict(model.meta.preprocessing.get("temperature") or {})
+    return out
