@@ -26,6 +26,17 @@ def test_encode_inputs_truncates_and_types(tiny_bert):
     assert ids3[-2:] == [sep, sep] and types3[-1] == 1
 
 
+def test_the_tokenizers_library_alone_gives_the_same_items(tiny_bert):
+    from tokenizers import Tokenizer
+
+    rust = Tokenizer.from_file(str(tiny_bert / "tokenizer.json"))
+    rust.no_truncation()
+    rust.no_padding()
+    texts, prev = ["So happy!!", "what NOW", "ok"], ["hello there", None, "a" * 40]
+    args = (texts, prev, [1, 0, 1], 4, 3)
+    assert encode_inputs(rust, *args) == encode_inputs(load_tokenizer(tiny_bert), *args)
+
+
 def test_read_context_domains_and_the_last_utterance():
     norm, prev, dom = read_context(["I\x92m ok", "b"], [["first", "second", "  "], []])
     assert norm[0] == "I'm ok" and prev == ["second", None]

@@ -4,7 +4,9 @@ An item is ``(input_ids, token_type_ids, domain)``: ``[CLS] utterance [SEP] prev
 utterance [SEP]`` (the previous utterance as segment B, token type 1) in the ``dialogue``
 domain, ``[CLS] text [SEP]`` in the ``text`` domain. The utterance keeps its first
 ``max_tokens`` word pieces, the previous utterance its last ``max_context_tokens``. Only
-the tokenizer is needed to build them (no torch), so a runtime without torch can too.
+the tokenizer is needed to build them: the base's Hugging Face tokenizer, or its
+``tokenizer.json`` read by ``tokenizers`` alone (the same word pieces, without torch or
+transformers).
 """
 
 from __future__ import annotations
@@ -65,13 +67,11 @@ def encode_inputs(
     """``(input_ids, token_type_ids, domain)`` per text; unpadded (see the module doc)."""
     if not texts:
         return []
-    cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
-    own = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+    cls, sep = _special_ids(tokenizer)
+    own = _word_pieces(tokenizer, list(texts))
     ctx_rows = [i for i, p in enumerate(previous) if p]
-    ctx = {}
-    if ctx_rows:
-        found = tokenizer([previous[i] for i in ctx_rows], add_special_tokens=False)["input_ids"]
-        ctx = dict(zip(ctx_rows, found))
+    found = _word_pieces(tokenizer, [previous[i] for i in ctx_rows]) if ctx_rows else []
+    ctx = dict(zip(ctx_rows, found))
     out = []
     for i, ids in enumerate(own):
         ids = [cls, *ids[:max_tokens], sep]
@@ -82,6 +82,19 @@ def encode_inputs(
             types += [1] * (len(c) + 1)
         out.append((ids, types, int(domains[i])))
     return out
+
+
+def _word_pieces(tokenizer: Any, texts: list[str]) -> list[list[int]]:
+    """Word-piece ids of each text, no special tokens, not truncated."""
+    if hasattr(tokenizer, "encode_batch"):  # a ``tokenizers.Tokenizer``
+        return [e.ids for e in tokenizer.encode_batch(texts, add_special_tokens=False)]
+    return tokenizer(texts, add_special_tokens=False)["input_ids"]
+
+
+def _special_ids(tokenizer: Any) -> tuple[int, int]:
+    if hasattr(tokenizer, "token_to_id"):
+        return tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    return tokenizer.cls_token_id, tokenizer.sep_token_id
 
 
 def pad_items(items: Sequence[Item], pad_id: int = 0) -> dict[str, np.ndarray]:
