@@ -38,6 +38,37 @@ def test_svd_state_and_fingerprint_follow_the_content(tmp_path):
     assert not list((tmp_path / "a").glob("*.pkl"))
 
 
+def test_svd_features_equal_sklearn_truncated_svd(tmp_path):
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    rng = np.random.default_rng(0)
+    words = [
+        "happy",
+        "sad",
+        "angry",
+        "calm",
+        "day",
+        "night",
+        "rain",
+        "sun",
+        "dog",
+        "cat",
+        "run",
+        "sit",
+        "talk",
+        "door",
+    ]
+    texts = [" ".join(rng.choice(words, 6)) for _ in range(60)]
+    enc = build_encoder("tfidf", fit_tfidf(texts, tmp_path / "s", min_df=1, svd_dim=5))
+    tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32).fit(texts)
+    x = tfidf.transform(texts)
+    want = TruncatedSVD(5, random_state=0).fit(x).transform(x)
+    got = enc.encode(texts)
+    signs = np.sign((got * want).sum(axis=0))  # a component's sign is arbitrary
+    np.testing.assert_allclose(got * signs, want, atol=1e-4)
+
+
 def test_unfitted_or_missing_state_is_a_clear_error(tmp_path):
     with pytest.raises(UsageError, match="fitted"):
         build_encoder("tfidf").encode(["x"])

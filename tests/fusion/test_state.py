@@ -33,6 +33,14 @@ def test_a_plain_classifier_pipeline_round_trips(tmp_path):
                                   clf.predict_proba(X["a"]))  # fmt: skip
 
 
+@pytest.mark.parametrize("name", ["early_sum", "early_product"])
+def test_a_projected_fusion_round_trips(name, tmp_path):
+    X, y = complementary(150, 0)
+    est = build_fusion(name).fit(X, y)  # PCA projections: Fortran-ordered arrays
+    save_estimator(est, tmp_path)
+    np.testing.assert_array_equal(load_estimator(tmp_path).predict_proba(X), est.predict_proba(X))
+
+
 @pytest.mark.parametrize("name", ["early_concat", "late_stacking"])
 def test_a_fusion_with_tree_classifiers_inside_round_trips(name, tmp_path):
     X, y = complementary(150, 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from emofuse.errors import UsageError
@@ -39,3 +40,14 @@ def test_atomic_writer_publishes_only_a_finished_file(tmp_path):
         f.write(b"half")
         raise RuntimeError("killed")
     assert path.read_bytes() == b"abc" and [p.name for p in tmp_path.iterdir()] == ["big.bin"]
+
+
+def test_array_bytes_keeps_fortran_ordered_arrays_intact():
+    from safetensors.numpy import load
+
+    from emofuse.utils.io import array_bytes
+
+    a = np.asfortranarray(np.arange(12, dtype=np.float32).reshape(3, 4))
+    back = load(array_bytes({"a": a, "b": np.arange(3)}))
+    np.testing.assert_array_equal(back["a"], a)
+    np.testing.assert_array_equal(back["b"], np.arange(3))

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import DataError, UsageError
-from ..utils.io import write_atomic
+from ..utils.io import array_bytes, write_atomic
 from .base import EncoderConfig, as_float32, config_fingerprint, empty, register_encoder
 
 STATE_JSON, STATE_ARRAYS = "tfidf.json", "tfidf.safetensors"
@@ -76,7 +76,6 @@ def _weigh(counts: Any, idf: np.ndarray, sublinear: bool) -> Any:
 
 def fit_tfidf(texts: list[str], directory: str | Path, **config: Any) -> dict[str, Any]:
     """Fit on ``texts``, write the state to ``directory`` and return the encoder config."""
-    from safetensors.numpy import save
 
     cfg = TfidfConfig(**{**config, "state": None})
     if not 1 <= cfg.max_features <= MAX_FEATURES or cfg.ngram_max < 1 or cfg.svd_dim < 0:
@@ -102,7 +101,7 @@ def fit_tfidf(texts: list[str], directory: str | Path, **config: Any) -> dict[st
     vocab = {term: int(i) for term, i in sorted(vec.vocabulary_.items(), key=lambda kv: kv[1])}
     fit_info = {"n_texts": len(texts), "n_terms": len(vocab)}
     doc = {"config": {**asdict(cfg), "state": None}, "vocabulary": vocab, "fit": fit_info}
-    write_atomic(directory / STATE_ARRAYS, save(arrays))
+    write_atomic(directory / STATE_ARRAYS, array_bytes(arrays))
     write_atomic(directory / STATE_JSON, json.dumps(doc, ensure_ascii=False).encode())
     return {**asdict(cfg), "state": str(directory)}
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import DataError, UsageError
-from ..utils.io import write_atomic, write_json
+from ..utils.io import array_bytes, write_atomic, write_json
 
 WEIGHTS_FILE = "model.safetensors"
 META_FILE = "model.json"
@@ -91,7 +91,6 @@ def decode(
 def save_estimator(estimator: Any, directory: str | Path) -> None:
     """Write a fitted fusion method or scikit-learn estimator to ``directory``."""
     import sklearn
-    from safetensors.numpy import save
 
     arrays: dict[str, np.ndarray] = {}
     if hasattr(estimator, "to_state"):
@@ -104,7 +103,7 @@ def save_estimator(estimator: Any, directory: str | Path) -> None:
     meta = {"format": FORMAT, "emofuse_version": __version__,
             "sklearn_version": sklearn.__version__, **meta}  # fmt: skip
     directory = Path(directory)
-    write_atomic(directory / WEIGHTS_FILE, save(arrays))
+    write_atomic(directory / WEIGHTS_FILE, array_bytes(arrays))
     write_json(directory / META_FILE, meta)
 
 

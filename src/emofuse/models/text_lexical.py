@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from ..utils.io import write_atomic
+from ..utils.io import array_bytes, write_atomic
 
 JSON_FILE = "lexical.json"
 WEIGHTS_FILE = "lexical.safetensors"
@@ -145,7 +145,6 @@ class LexicalModel:
         return np.asarray(x @ self.coef.T.astype(np.float64) + self.intercept, dtype=np.float32)
 
     def save(self, directory: str | Path) -> None:
-        from safetensors.numpy import save
 
         directory = Path(directory)
         tensors = {
@@ -153,7 +152,7 @@ class LexicalModel:
             "coef": self.coef.astype(np.float32),
             "intercept": self.intercept.astype(np.float32),
         }
-        write_atomic(directory / WEIGHTS_FILE, save(tensors))
+        write_atomic(directory / WEIGHTS_FILE, array_bytes(tensors))
         doc = {
             "format": "emofuse-lexical-1",
             "settings": self.settings,

@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -63,6 +63,18 @@ def write_atomic(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file, fsync and rename."""
     with atomic_writer(path) as f:
         f.write(data)
+
+
+def array_bytes(arrays: Mapping[str, Any]) -> bytes:
+    """numpy arrays as safetensors bytes, each made C-contiguous first.
+
+    ``safetensors.numpy.save`` writes a Fortran-ordered array's memory as if it were
+    row-major (scikit-learn's SVD components are Fortran-ordered): it would load scrambled.
+    """
+    import numpy as np
+    from safetensors.numpy import save
+
+    return save({name: np.ascontiguousarray(a) for name, a in arrays.items()})
 
 
 def write_json(path: str | Path, data: Any, indent: int | None = 2) -> None:
