@@ -43,22 +43,7 @@ def test_svd_features_equal_sklearn_truncated_svd(tmp_path):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     rng = np.random.default_rng(0)
-    words = [
-        "happy",
-        "sad",
-        "angry",
-        "calm",
-        "day",
-        "night",
-        "rain",
-        "sun",
-        "dog",
-        "cat",
-        "run",
-        "sit",
-        "talk",
-        "door",
-    ]
+    words = [f"word{i}" for i in range(14)]
     texts = [" ".join(rng.choice(words, 6)) for _ in range(60)]
     enc = build_encoder("tfidf", fit_tfidf(texts, tmp_path / "s", min_df=1, svd_dim=5))
     tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32).fit(texts)
