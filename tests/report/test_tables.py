@@ -107,5 +107,11 @@ def test_regression_table():
                                 "mean": {"ccc": 0.35}, "std": {"ccc": 0.0}}},
     }  # fmt: skip
     df = regression_table(m)
-    assert df.loc["text (alone) / ridge", "valence ccc"] == "0.500 ± 0.000"
-    assert df.loc["text (alone) / ridge", "mean CCC"] == "0.350 ± 0.000"
+    assert df.loc["text (alone) / ridge", "valence ccc"] == "0.500"  # one fold: no spread
+    assert df.loc["text (alone) / ridge", "mean CCC"] == "0.350"
+    two = {"official": {"per_target": per},
+           "again": {"per_target": {**per, "valence": {**per["valence"], "ccc": 0.7}}}}  # fmt: skip
+    m["runs"]["text/ridge"].update(folds=two, std={"ccc": 0.1})
+    df = regression_table(m)
+    assert df.loc["text (alone) / ridge", "valence ccc"] == "0.600 ± 0.141"  # ddof=1
+    assert df.loc["text (alone) / ridge", "mean CCC"] == "0.350 ± 0.100"

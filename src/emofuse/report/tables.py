@@ -24,6 +24,11 @@ def fmt(mean: float, std: float | None = None, digits: int = 3) -> str:
     return f"{mean:.{digits}f}" if std is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
+def spread(run: dict[str, Any], key: str) -> float | None:
+    """A run's std over folds for ``key``; ``None`` (no "± 0.000") when it has one fold."""
+    return run["std"][key] if len(run["folds"]) > 1 else None
+
+
 def delta(d: float, digits: int = 2) -> str:
     return f"{d:+.{digits}f}"
 
@@ -59,10 +64,10 @@ def methods_grid(metrics: dict[str, Any], numeric: bool = False) -> pd.DataFrame
             if run is None:  # a network has no classifier heads, a classic method no net
                 row[head] = np.nan if numeric else ""
                 continue
-            row[head] = run["mean"][h] if numeric else fmt(run["mean"][h], run["std"][h])
+            row[head] = run["mean"][h] if numeric else fmt(run["mean"][h], spread(run, h))
         over = metrics["mean_over_heads"][method]
-        spread = over["std"] if over.get("heads", 2) > 1 else None  # one head: no spread
-        row["mean over heads"] = over["mean"] if numeric else fmt(over["mean"], spread)
+        over_std = over["std"] if over.get("heads", 2) > 1 else None  # one head: no spread
+        row["mean over heads"] = over["mean"] if numeric else fmt(over["mean"], over_std)
         rows[display(method, metrics)] = row
     df = pd.DataFrame.from_dict(rows, orient="index")
     df.index.name = "method"
@@ -86,7 +91,7 @@ def unimodal_vs_fused(metrics: dict[str, Any], head: str) -> pd.DataFrame:
         d = run["mean"][h] - ref["mean"][h]
         ci = run["ci95"]
         row = {
-            h: fmt(run["mean"][h], run["std"][h]),
+            h: fmt(run["mean"][h], spread(run, h)),
             f"Δ {h}": delta(d) if fused else "",
             "95% CI (pooled)": f"{ci['low']:.3f}-{ci['high']:.3f}",
         }
@@ -107,7 +112,7 @@ def per_fold(metrics: dict[str, Any], head: str) -> pd.DataFrame:
     for method in metrics["methods"]:
         run = run_of(metrics, method, head)
         col = {fold: f"{m[h]:.3f}" for fold, m in run["folds"].items()}
-        col["mean ± std"] = fmt(run["mean"][h], run["std"][h])
+        col["mean ± std"] = fmt(run["mean"][h], spread(run, h))
         cols[display(method, metrics, head)] = col
     df = pd.DataFrame(cols)
     df.index.name = f"fold ({head}, {h})"
@@ -123,8 +128,9 @@ def regression_table(metrics: dict[str, Any]) -> pd.DataFrame:
             per = [f["per_target"][target] for f in run["folds"].values()]
             for stat in ("ccc", "pearson_r", "mae"):
                 v = [p[stat] for p in per]
-                row[f"{target} {stat}"] = fmt(float(np.mean(v)), float(np.std(v)))
-        row["mean CCC"] = fmt(run["mean"]["ccc"], run["std"]["ccc"])
+                std = float(np.std(v, ddof=1)) if len(v) > 1 else None
+                row[f"{target} {stat}"] = fmt(float(np.mean(v)), std)
+        row["mean CCC"] = fmt(run["mean"]["ccc"], spread(run, "ccc"))
         rows[f"{display(run['method'], metrics)} / {run['head']}"] = row
     df = pd.DataFrame.from_dict(rows, orient="index")
     df.index.name = "features / regressor"
