@@ -61,10 +61,10 @@ def refresh_docs(runs: Path, names: tuple[str, ...]) -> None:
         for table in sorted((run_dir / "tables").glob("*.md")):
             blocks[table.stem] = table.read_text().strip()
         for key, body in blocks.items():
-            pattern = re.compile(
-                rf"(<!-- BEGIN {name}/{key} -->\n).*?(\n<!-- END {name}/{key} -->)", re.S
+            pattern = re.compile(  # the block may be empty (BEGIN and END on adjacent lines)
+                rf"(<!-- BEGIN {name}/{key} -->\n)(?:.*?\n)?(<!-- END {name}/{key} -->)", re.S
             )
-            text = pattern.sub(lambda mt, b=body: mt.group(1) + b + mt.group(2), text)
+            text = pattern.sub(lambda mt, b=body: mt.group(1) + b + "\n" + mt.group(2), text)
         target = ROOT / "docs" / "experiments" / name
         target.mkdir(parents=True, exist_ok=True)
         for png in sorted((run_dir / "plots").glob("*.png")):
