@@ -8,13 +8,13 @@ import pytest
 from emofuse.errors import UsageError
 from emofuse.inference.predict import predict_manifest
 from emofuse.inference.recognizer import Recognizer
-from tests.fixtures import write_tone_wav
+from tests.fixtures import write_speech_wav
 
 
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory):
     root = tmp_path_factory.mktemp("pred")
-    write_tone_wav(root / "a.wav", seconds=1.0, sr=16000, freq=300.0)
+    write_speech_wav(root / "a.wav", seconds=1.0)
     (root / "bad.wav").write_bytes(b"not audio")
     ids = [f"t{i}" for i in range(5)] + ["v1", "v2", "empty"]
     modality = ["text"] * 5 + ["voice", "voice", "text"]

@@ -5,7 +5,7 @@ import pytest
 
 from emofuse.errors import DataError, UsageError
 from emofuse.inference.recognizer import Recognizer
-from tests.fixtures import tone, write_tiny_video, write_tone_wav
+from tests.fixtures import speechlike, write_speech_wav, write_tiny_video, write_tone_wav
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +15,8 @@ def rec(tiny_models):
 
 @pytest.fixture(scope="module")
 def video(tmp_path_factory):
-    return write_tiny_video(tmp_path_factory.mktemp("v") / "clip.mp4", seconds=3, with_audio=True)
+    path = tmp_path_factory.mktemp("v") / "clip.mp4"
+    return write_tiny_video(path, seconds=3, with_audio=True, speech=True)
 
 
 def test_transcript_segments_carry_text_and_statuses(rec, video, tmp_path):
@@ -30,7 +31,7 @@ def test_transcript_segments_carry_text_and_statuses(rec, video, tmp_path):
     assert first.modalities["text"].status == "ok"
     assert second.modalities["text"].status == "no text"
     assert first.modalities["face"].status == "no face"  # a sliding square is not a face
-    assert first.modalities["voice"].status == "ok"  # the clip carries a 440 Hz tone
+    assert first.modalities["voice"].status == "ok"  # the clip carries speech-like sound
     for s in result.segments:
         assert s.label in rec.labels
         assert sum(s.fused.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
@@ -64,8 +65,7 @@ def test_fixed_windows_without_transcript(rec, video):
 
 
 def test_audio_file_has_no_face_and_silence_is_reported(rec, tmp_path):
-    wav = tmp_path / "a.wav"
-    write_tone_wav(wav, seconds=2.0, sr=16000, freq=220.0)
+    wav = write_speech_wav(tmp_path / "a.wav", seconds=2.0)
     result = rec.analyze(wav, window=1.0, modalities=["face", "voice"])
     assert {s.modalities["face"].status for s in result.segments} == {"no video"}
     assert all(s.modalities["voice"].ok for s in result.segments)
@@ -74,6 +74,18 @@ def test_audio_file_has_no_face_and_silence_is_reported(rec, tmp_path):
     write_tone_wav(silent, seconds=1.0, sr=16000, freq=220.0, amp=0.0)
     seg = rec.analyze(silent, modalities=["voice"]).segments[0]
     assert seg.modalities["voice"].status == "silent" and seg.fused is None
+    # a loud tone is no speech (the old level check took it for a voice)
+    tone_wav = write_tone_wav(tmp_path / "tone.wav", seconds=1.0, freq=440.0, amp=0.5)
+    assert rec.analyze(tone_wav, modalities=["voice"]).segments[0].modalities[
+        "voice"
+    ].status == "silent"
+
+
+def test_quiet_speech_is_still_speech(rec):
+    """Voice activity is judged after level normalisation: -40 dB speech counts."""
+    quiet = speechlike(1.5, 16000, amp=0.003)[0]  # peak -50 dBFS
+    assert rec.voice_status(quiet) == "ok"
+    assert rec.predict_voice(quiet).label in rec.labels
 
 
 def test_small_image_is_taken_as_a_face_crop(rec, tmp_path):
@@ -89,7 +101,8 @@ def test_small_image_is_taken_as_a_face_crop(rec, tmp_path):
 def test_predict_helpers(rec):
     preds = rec.predict_text(["I love it", "I hate it"])
     assert len(preds) == 2 and all(p.label in rec.labels for p in preds)
-    stereo_44k = tone(1.0, 44100, 300.0, channels=2).T  # (samples, channels)
+    mono = speechlike(1.0, 44100)[0]
+    stereo_44k = np.stack([mono, 0.8 * mono], axis=1)  # (samples, channels)
     assert rec.predict_voice(stereo_44k, sample_rate=44100).label in rec.labels
 
 

@@ -62,15 +62,16 @@ def onnx_table(info_files: list[Path]) -> Table:
         table.add_column(name, justify="right")
     for path in info_files:
         info = json.loads(Path(path).read_text())
+        by_batch = info.get("backend_by_batch", {})
         for k, (case, t) in enumerate(info["timings"].items()):
             first = k == 0
             table.add_row(
-                Path(path).parent.name if first else "",
+                info.get("model", Path(path).parent.name) if first else "",
                 case,
                 f"{t['torch_ms']:.2f}",
                 f"{t['onnx_ms']:.2f}",
                 f"{t['torch_ms'] / t['onnx_ms']:.1f}x",
                 f"{info['max_abs_diff']:.1e}" if first else "",
-                info["backend"] if first else "",
+                by_batch.get(str(t.get("batch")), info.get("backend", "onnx")),
             )
     return table

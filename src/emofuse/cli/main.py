@@ -220,15 +220,26 @@ def export_onnx(
         Path | None,
         typer.Option(help="Folder with face/ and voice/ models (default: the bundled weights)."),
     ] = None,
+    only: Annotated[
+        str, typer.Option(help="Comma-separated subset of face,voice,text (text: MiniLM).")
+    ] = "face,voice,text",
 ) -> None:
-    """Export the face and voice networks to ONNX and time onnxruntime against torch."""
+    """Export the networks to ONNX (MiniLM into the user cache) and time them against torch."""
     from ..models.bundled import DEFAULT_WEIGHTS
     from ..models.onnx.export import export_onnx as run
     from .display import onnx_table
 
-    model_dir = model_dir or DEFAULT_WEIGHTS
+    chosen = tuple(m.strip() for m in only.split(",") if m.strip())
+    if not chosen or set(chosen) - {"face", "voice", "text"}:
+        raise typer.BadParameter(f"--only takes face, voice, text; got {only!r}")
+    written = []
     try:
-        written = run(model_dir)
+        if set(chosen) & {"face", "voice"}:
+            written += run(model_dir or DEFAULT_WEIGHTS, modalities=chosen)
+        if "text" in chosen:
+            from ..models.onnx.text_export import export_minilm
+
+            written += export_minilm()
     except EmofuseError as e:
         raise _fail(e) from None
     for path in written:

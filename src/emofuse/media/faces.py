@@ -10,13 +10,17 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 
 from ..errors import EmofuseError, UsageError
 from .decode import load_image
+
+if TYPE_CHECKING:  # OpenCV is imported where faces are found, not at start-up
+    import cv2
 
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
 _local = threading.local()
@@ -43,6 +47,8 @@ def _cascade() -> cv2.CascadeClassifier:
     """The Haar cascade, loaded once per thread (a classifier is not safe to share)."""
     cascade = getattr(_local, "cascade", None)
     if cascade is None:
+        import cv2
+
         path = cv2.data.haarcascades + CASCADE_FILE
         cascade = cv2.CascadeClassifier(path)
         if cascade.empty():
@@ -55,6 +61,8 @@ def _cascade() -> cv2.CascadeClassifier:
 
 
 def _gray(image: np.ndarray) -> np.ndarray:
+    import cv2
+
     if image.ndim == 2 and image.dtype == np.uint8:
         return image
     return cv2.cvtColor(load_image(image), cv2.COLOR_RGB2GRAY)
@@ -94,6 +102,8 @@ class FaceDetector:
 
     def detect(self, rgb: np.ndarray) -> list[Box]:
         """Face boxes in the image's own pixel coordinates, largest first."""
+        import cv2
+
         gray = _gray(rgb)
         h, w = gray.shape
         scale = min(1.0, self.max_side / max(h, w))
@@ -117,6 +127,13 @@ class FaceDetector:
             boxes.append(Box(int(x0), int(y0), int(x1 - x0), int(y1 - y0)))
         return sorted(boxes, key=lambda b: b.area, reverse=True)
 
+    def track(
+        self, frames: Iterable[tuple[float, np.ndarray]]
+    ) -> Iterator[tuple[float, np.ndarray, Box | None]]:
+        """(time, frame, main face box or None) for each frame of a video, in order."""
+        for t, frame in frames:
+            yield t, frame, main_face(self.detect(frame))
+
 
 def main_face(boxes: list[Box]) -> Box | None:
     """The largest box, or None when there is none."""
@@ -137,6 +154,8 @@ def crop_face(image: np.ndarray, box: Box, size: int = 48, margin: float = 0.0) 
         raise UsageError(f"face box must have a positive size, got {box}")
     if size <= 0 or margin < -0.5:
         raise UsageError(f"need size > 0 and margin >= -0.5, got size={size}, margin={margin}")
+    import cv2
+
     gray = _gray(image)
     h, w = gray.shape
     side = max(box.w, box.h) * (1.0 + 2.0 * margin)
