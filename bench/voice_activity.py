@@ -1,4 +1,4 @@
-"""Which recordings the voice path refuses as "silent": old RMS check vs voice activity detection.
+"""Voice path before/after: clips refused as "silent" (RMS check vs VAD) and the predictions.
 
 On every RAVDESS speech clip (1,200, ../shared/data), as is and with its gain lowered by
 26 dB (and 40 dB), counts the clips refused by
@@ -6,8 +6,12 @@ On every RAVDESS speech clip (1,200, ../shared/data), as is and with its gain lo
   * the new one: Silero VAD after level normalisation (``emofuse.media.vad.has_speech``);
 and, as the other side of the trade-off, the share of generated non-speech (digital
 silence, white and pink noise, tones, at several levels) that each accepts as speech.
-Also reports the RAVDESS loud-frame level (the normalisation target) and the time per
-clip of each check next to the voice model's own call. All in one run.
+Also reports the RAVDESS loud-frame level (the normalisation target), the time per clip of
+each check next to the voice model's own call, and what the new path (VAD, level
+normalisation, numpy log-mel, padded ONNX batches) does to the bundled model's predictions
+against the old one (torch, one clip at a time, unnormalised): agreement and accuracy on
+the same clips. All in one run. (The bundled model was trained on all 20 actors, so these
+accuracies are not held-out figures; they compare the two paths like for like.)
 
     python bench/voice_activity.py [--limit N]
 
@@ -60,6 +64,42 @@ def non_speech(seed: int = 0) -> dict[str, np.ndarray]:
     return {k: np.clip(v, -1, 1).astype(np.float32) for k, v in out.items()}
 
 
+def compare_paths(waves, emotions, refused) -> dict:
+    """Old vs new voice path of the bundled model on the same clips (canonical labels)."""
+    from emofuse.inference.recognizer import Recognizer
+    from emofuse.labels import to_canonical
+    from emofuse.models.voice import VoiceModel
+
+    truth = [to_canonical("ravdess", e) for e in emotions]
+    old_model = VoiceModel.load(backend="torch")
+    rec = Recognizer.default()
+    new_model = rec.model("voice")
+    out: dict = {}
+    for gain in GAINS_DB:
+        g = np.float32(10 ** (gain / 20))
+        scaled = [w * g for w in waves]
+        old = [
+            None if r else old_model.labels[int(old_model.predict_proba([w])[0].argmax())]
+            for w, r in zip(scaled, refused["rms"][gain])
+        ]
+        new = [
+            None if isinstance(p, Exception) else p.label
+            for p in rec.predict_voice(scaled, on_error="return")
+        ]
+        both = [(a, b) for a, b in zip(old, new) if a is not None and b is not None]
+        out[f"{gain} dB"] = {
+            "old_accuracy": float(np.mean([a == t for a, t in zip(old, truth)])),
+            "new_accuracy": float(np.mean([b == t for b, t in zip(new, truth)])),
+            "agreement": float(np.mean([a == b for a, b in both])) if both else float("nan"),
+            "both": len(both),
+        }
+    same = waves[:200]  # same input, no VAD or normalisation: one at a time vs padded batches
+    one = np.stack([old_model.predict_proba([w])[0] for w in same])
+    diff = np.abs(one - new_model.predict_proba(same)).max()
+    out["max_abs_prob_diff_same_input"] = float(diff)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=0, help="only the first N clips (0: all)")
@@ -91,11 +131,10 @@ def main() -> None:
     for w in waves:
         model.predict_proba([w])
     model_s = time.perf_counter() - t0
+    paths = compare_paths(waves, emotions, refused)
 
     others = non_speech()
-    accepted = {
-        k: {"rms": not is_silent(v), "vad": has_speech(v)} for k, v in others.items()
-    }
+    accepted = {k: {"rms": not is_silent(v), "vad": has_speech(v)} for k, v in others.items()}
 
     n = len(files)
     by_emotion = {
@@ -120,6 +159,7 @@ def main() -> None:
             for gain in GAINS_DB
         },
         "non_speech_accepted": accepted,
+        "paths": paths,
         "ms_per_clip": {
             "old RMS check": round(seconds["rms"] / (n * len(GAINS_DB)) * 1000, 3),
             "VAD (has_speech)": round(seconds["vad"] / (n * len(GAINS_DB)) * 1000, 3),
@@ -148,6 +188,22 @@ def main() -> None:
     lines += ["", "| generated non-speech (3 s) | old accepts | new accepts |", "|---|---|---|"]
     for k, v in accepted.items():
         lines.append(f"| {k} | {'yes' if v['rms'] else 'no'} | {'yes' if v['vad'] else 'no'} |")
+    lines += [
+        "",
+        "Bundled voice model, old path (torch, one clip at a time, RMS check) vs new path "
+        "(`Recognizer.predict_voice` on the list: VAD, level normalisation, ONNX batches); "
+        "accuracy over all clips counts a refused clip as wrong:",
+        "",
+        "| gain | old accuracy | new accuracy | agreement where both predict | "
+        "max abs prob diff (0 dB, no normalisation) |",
+        "|---|---|---|---|---|",
+    ]
+    for gain in GAINS_DB:
+        p = paths[f"{gain} dB"]
+        lines.append(
+            f"| {gain} dB | {p['old_accuracy']:.1%} | {p['new_accuracy']:.1%} "
+            f"| {p['agreement']:.1%} ({p['both']}) | {paths['max_abs_prob_diff_same_input']:.1e} |"
+        )
     lines += ["", "| per clip | ms |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in result["ms_per_clip"].items()]
     out = ROOT / "bench" / "results"

