@@ -42,9 +42,11 @@ bench: install
 	$(BIN)/python bench/analyze.py
 	$(BIN)/python bench/faces.py
 	$(BIN)/python bench/voice_activity.py
+	$(BIN)/python bench/text_parity.py
 	$(BIN)/python bench/memory.py --before c2aae19
 	$(BIN)/python bench/live.py
 	$(BIN)/python bench/encoders.py
+	$(BIN)/python bench/readme.py   # the result tables into README.md
 
 train-default: install
 	$(BIN)/emofuse train-default --data ../shared/data

@@ -76,6 +76,41 @@ def inputs(n: int):
     return texts, waves, crops
 
 
+def transcript_pass(rec, clip: Path, n: int) -> dict[str, float]:
+    """Seconds of ``analyze`` (text only) with a generated SRT of ``n`` distinct cues."""
+    import tempfile
+
+    words = [
+        "so",
+        "happy",
+        "sad",
+        "angry",
+        "why",
+        "what",
+        "now",
+        "never",
+        "again",
+        "great",
+        "awful",
+        "fine",
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        srt = Path(tmp) / "long.srt"
+        srt.write_text(
+            "".join(
+                f"{i + 1}\n00:00:{i % 15:02d},000 --> 00:00:{i % 15:02d},500\n"
+                f"{words[i % 12]} {words[(i // 12) % 12]} number {i}\n\n"
+                for i in range(n)
+            )
+        )
+        w, c = time.perf_counter(), time.process_time()
+        rec.analyze(clip, srt, modalities=["text"])
+        return {
+            "wall_s": round(time.perf_counter() - w, 2),
+            "cpu_s": round(time.process_time() - c, 2),
+        }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clip", type=Path, default=SAMPLES / "four_emotions.mp4")
@@ -132,6 +167,7 @@ def main() -> None:
             "model call (predict_proba)": timed(lambda: models["face"].predict_proba(stack), runs),
         },
     }
+    cues = {n: transcript_pass(rec, args.clip, n) for n in (1000, 8000)}
     warm = clip_rows["warm analyze (models loaded)"]
     base = clip_rows["baseline: decode only"]
     result = {
@@ -154,6 +190,7 @@ def main() -> None:
             m: {k: round(args.items / v["wall_s"], 1) for k, v in rows.items()}
             for m, rows in items.items()
         },
+        "transcript_text_pass": cues,
         "items_per_cpu_s": {
             m: {k: round(args.items / v["cpu_s"], 1) for k, v in rows.items()}
             for m, rows in items.items()
@@ -190,6 +227,17 @@ def main() -> None:
                 f"| {m} | {k} | {args.items / v['wall_s']:.1f} | {args.items / v['cpu_s']:.1f} "
                 f"| {model_cpu / v['cpu_s']:.2f}x |"
             )
+    lines += [
+        "",
+        "A long transcript (text only; each cue read with the cues before it as context):",
+        "",
+        "| cues | wall s | CPU s | CPU ms per cue |",
+        "|---|---|---|---|",
+    ]
+    for n, r in cues.items():
+        lines.append(
+            f"| {n} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {1000 * r['cpu_s'] / n:.2f} |"
+        )
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "analyze.md").write_text("\n".join(lines) + "\n")

@@ -7,7 +7,7 @@ peak RSS read from the OS. The baseline is the 1-minute run of the same command 
 run: a flat pipeline stays near 1.0x at 60 minutes. With ``--before REF`` the same commands
 also run on the code of git commit REF (``git archive``), for a before/after comparison.
 
-    python bench/memory.py [--minutes 1,10,60] [--before c2aae19]
+    python bench/memory.py [--minutes 1,10,60] [--before c2aae19 [--before-minutes 1,10]]
 
 Writes bench/results/memory.{md,json}.
 """
@@ -33,14 +33,14 @@ SR, FPS, W, H = 16000, 5, 320, 240
 
 
 def speech(n: int, seed: int) -> np.ndarray:
-    """Speech-like audio (voiced buzz through changing vowel formants, 4 Hz syllables) with
+    """Speech-like audio (voiced buzz through changing vowel formants, 8 Hz syllables) with
     pauses, as float32 in [-1, 1]."""
     rng = np.random.default_rng(seed)
     t = np.arange(n) / SR
     f0 = 110 + 30 * np.sin(2 * np.pi * 0.3 * t) + 10 * np.sin(2 * np.pi * 3 * t)
     phase = 2 * np.pi * np.cumsum(f0) / SR
     src = sum(np.sin(h * phase) / h for h in range(1, 30))
-    out, step = np.zeros(n), SR // 4
+    out, step = np.zeros(n), SR // 8
     vowels = [(730, 1090, 2440), (270, 2290, 3010), (300, 870, 2240), (530, 1840, 2480)]
     for s in range(0, n, step):
         x = src[s : s + step]
@@ -49,7 +49,7 @@ def speech(n: int, seed: int) -> np.ndarray:
         out[s : s + step] = np.fft.irfft(
             np.fft.rfft(x) * sum(1 / (1 + ((freqs - f) / 80) ** 2) for f in v), x.size
         )
-    out *= 0.5 * (1 - np.cos(2 * np.pi * 4 * t))
+    out *= 0.5 * (1 - np.cos(2 * np.pi * 8 * t))
     out *= np.sin(2 * np.pi * t / 7) > -0.6  # a pause every 7 s
     return (0.2 * out / np.abs(out).max()).astype(np.float32)
 
@@ -134,9 +134,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", default="1,10,60")
     parser.add_argument("--before", default=None, help="also run the code of this git commit")
+    parser.add_argument(
+        "--before-minutes", default="1,10", help="lengths for --before (the old code is slow)"
+    )
     args = parser.parse_args()
     lengths = [int(m) for m in args.minutes.split(",")]
-    media = {m: generate(m) for m in lengths}
+    media = {m: generate(m) for m in sorted({*lengths, *map(int, args.before_minutes.split(","))})}
     trees = {"now": ROOT / "src"}
     if args.before:
         trees[f"before ({args.before})"] = before_tree(args.before)
@@ -147,8 +150,9 @@ def main() -> None:
     rows: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
     for code, src in trees.items():
         env = {**os.environ, "PYTHONPATH": str(src)}
+        todo = lengths if code == "now" else [int(m) for m in args.before_minutes.split(",")]
         for case, argv in cases.items():
-            for m in lengths:
+            for m in todo:
                 out = OUT / f"result_{m}.json"
                 cmd = [sys.executable, "-m", "emofuse", "analyze", *argv(*media[m])]
                 r = run([*cmd, "--format", "json", "-o", str(out)], env)
@@ -167,9 +171,9 @@ def main() -> None:
     ]
     for code, per_case in rows.items():
         for case, per_len in per_case.items():
-            first = per_len[f"{lengths[0]} min"]["peak_rss_mib"]
-            for m in lengths:
-                r = per_len[f"{m} min"]
+            first = next(iter(per_len.values()))["peak_rss_mib"]
+            for key, r in per_len.items():
+                m = int(key.split()[0])
                 lines.append(
                     f"| {code} | {case} | {m} | {r['peak_rss_mib']:.0f} "
                     f"| {r['peak_rss_mib'] / first:.2f}x | {r['wall_s']:.1f} | {r['cpu_s']:.1f} "

@@ -61,20 +61,20 @@ def tone(seconds: float, sr: int, freq: float, channels: int = 1, amp: float = 0
 
 def speechlike(seconds: float, sr: int = 16000, amp: float = 0.3, seed: int = 0) -> np.ndarray:
     """(1, n) float32 voiced "speech": a 120 Hz glottal buzz with vibrato, through vowel
-    formants that change every 0.25 s, in 4 Hz syllables. Voice activity detection
-    (Silero) takes it for speech; a pure tone it does not."""
+    formants that change every 0.125 s, in 8 Hz syllables. Voice activity detection
+    (Silero) takes any 1 s of it for speech (>= 12 frames of 32 ms); a pure tone it does not."""
     n = round(seconds * sr)
     t = np.arange(n) / sr
     phase = 2 * np.pi * np.cumsum(120.0 * (1 + 0.1 * np.sin(2 * np.pi * 3 * t))) / sr
     source = sum(np.sin(h * phase) / h for h in range(1, 40))
     vowels = [(730, 1090, 2440), (270, 2290, 3010), (300, 870, 2240), (530, 1840, 2480)]
-    out, step = np.zeros(n), round(0.25 * sr)
+    out, step = np.zeros(n), round(0.125 * sr)
     for k, s in enumerate(range(0, n, step)):
         x = source[s : s + step]
         freqs = np.fft.rfftfreq(x.size, 1 / sr)
         gain = sum(1 / (1 + ((freqs - f) / 80) ** 2) for f in vowels[(k + seed) % len(vowels)])
         out[s : s + step] = np.fft.irfft(np.fft.rfft(x) * gain, x.size)
-    out *= 0.5 * (1 - np.cos(2 * np.pi * 4 * t))
+    out *= 0.5 * (1 - np.cos(2 * np.pi * 8 * t))
     return (amp * out / max(np.abs(out).max(), 1e-9)).astype(np.float32)[None]
 
 

@@ -53,3 +53,16 @@ def test_analyze_text_imports_no_torch_when_minilm_is_exported(tmp_path):
     loaded = imported_after(["analyze", "--text", "What a day!", "--format", "json"], env)
     assert "onnxruntime" in loaded and "tokenizers" in loaded
     assert not loaded & {*MODEL_LIBRARIES, *MEDIA_LIBRARIES}, loaded
+
+
+def test_analyze_video_imports_no_torch(tmp_path):
+    """Face and voice run on their bundled ONNX exports: no torch, scipy or pandas."""
+    from tests.fixtures import write_tiny_video
+
+    clip = write_tiny_video(tmp_path / "c.mp4", seconds=2, speech=True)
+    out = tmp_path / "r.json"
+    args = ["analyze", str(clip), "--modalities", "face,voice", "--format", "json", "-o", str(out)]
+    loaded = imported_after(args)
+    assert json.loads(out.read_text())["segments"]
+    assert {"av", "cv2", "onnxruntime"} <= loaded
+    assert not loaded & {*MODEL_LIBRARIES, "pandas", "pyarrow"}, loaded

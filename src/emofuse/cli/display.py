@@ -55,7 +55,7 @@ def onnx_table(info_files: list[Path]) -> Table:
     """Torch vs onnxruntime timings recorded by ``export-onnx`` (one row per benchmark)."""
     import json
 
-    table = Table(title="torch vs onnxruntime (median ms per call)", title_justify="left")
+    table = Table(title="torch vs onnxruntime (fastest ms per call)", title_justify="left")
     for name, justify in [("model", "left"), ("batch", "left"), ("torch ms", "right")]:
         table.add_column(name, justify=justify)
     for name in ["onnx ms", "speed-up", "max |diff|", "auto uses"]:

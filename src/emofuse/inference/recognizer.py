@@ -192,11 +192,18 @@ class Recognizer:
         return self._batched(items, prepare, probs, BATCH["face"], on_error, single)
 
     def _batched(self, items, prepare, probs, n: int, on_error: str, single: bool):
-        """``prepare`` each item (errors raised or kept), then ``probs`` on batches of ``n``."""
+        """``prepare`` each item (errors raised or kept) and run ``probs`` on each batch of
+        ``n`` as it fills, so only one batch of inputs is held at a time."""
         if on_error not in ("raise", "return"):
             raise UsageError(f"on_error must be 'raise' or 'return', got {on_error!r}")
         out: list[Prediction | EmofuseError | None] = [None] * len(items)
         ready: list[tuple[int, object]] = []
+
+        def flush() -> None:
+            for (i, _), p in zip(ready, probs([x for _, x in ready])):
+                out[i] = Prediction.from_probs(p, self.labels)
+            ready.clear()
+
         for i, item in enumerate(items):
             try:
                 ready.append((i, prepare(item)))
@@ -204,10 +211,10 @@ class Recognizer:
                 if on_error == "raise" or single:
                     raise
                 out[i] = e
-        for s in range(0, len(ready), n):
-            part = ready[s : s + n]
-            for (i, _), p in zip(part, probs([x for _, x in part])):
-                out[i] = Prediction.from_probs(p, self.labels)
+            if len(ready) == n:
+                flush()
+        if ready:
+            flush()
         return out[0] if single else out
 
     def analyze_text(self, text: str) -> Result:
@@ -240,7 +247,8 @@ class Recognizer:
         """An emotion timeline of a video, audio file or image.
 
         Segments come from ``transcript`` (SRT, WebVTT, CSV) or fixed ``window``-second
-        windows (at least 0.5 s, at most 100,000 segments); faces are sampled at ``fps``.
+        windows (at least 0.5 s unless one window covers the file; at most 100,000
+        segments); faces are sampled at ``fps``.
         The file is read once per modality, streamed, and the models run on batches of
         segments as they arrive, so memory does not grow with the file's duration. A
         modality with nothing to read in a segment (no face, silence, no text) is skipped
@@ -256,7 +264,8 @@ class Recognizer:
         elif transcript is not None:
             segments = read_transcript(transcript)
         else:
-            if not (math.isfinite(window) and window >= MIN_WINDOW):
+            whole = math.isfinite(window) and window > 0 and window >= info.duration
+            if not (math.isfinite(window) and window >= MIN_WINDOW) and not whole:
                 raise UsageError(f"--window must be at least {MIN_WINDOW} s, got {window}")
             if info.duration / window > MAX_SEGMENTS:
                 raise UsageError(

@@ -209,7 +209,9 @@ def test_backend_is_checked(fresh):
 
 
 def test_cli_export_onnx(fresh):
-    res = CliRunner().invoke(app, ["export-onnx", "--model-dir", str(fresh), "--only", "face,voice"])
+    res = CliRunner().invoke(
+        app, ["export-onnx", "--model-dir", str(fresh), "--only", "face,voice"]
+    )
     assert res.exit_code == 0, res.output
     assert "model.onnx" in res.stdout and "speed-up" in res.stdout and "4 s clip" in res.stdout
     assert (fresh / "voice" / ONNX_FILE).is_file()
