@@ -43,7 +43,7 @@ bench: install
 	$(BIN)/python bench/faces.py
 	$(BIN)/python bench/voice_activity.py
 	$(BIN)/python bench/text_parity.py
-	$(BIN)/python bench/memory.py --before c2aae19
+	$(BIN)/python bench/memory.py --before c2aae19 --before-minutes 1,10,60
 	$(BIN)/python bench/live.py
 	$(BIN)/python bench/encoders.py
 	$(BIN)/python bench/readme.py   # the result tables into README.md

@@ -20,7 +20,8 @@ import argparse
 import json
 import os
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the CLI and server set it
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the CLI and server set them
+os.environ.setdefault("OPENCV_FOR_THREADS_NUM", "1")
 import statistics
 import sys
 import time

@@ -162,22 +162,28 @@ def main() -> None:
         "# Peak memory of `emofuse analyze` against input length (generated media, fresh process)",
         "",
         f"Video: {W}x{H}, {FPS} fps, a face and speech-like audio, analysed at fps 2 in 4 s "
-        "windows; audio: the same track as a 16 kHz WAV. Ratio: peak RSS / the 1-minute run "
-        "of the same code and command.",
+        "windows; audio: the same track as a 16 kHz WAV. Ratio: peak RSS / the shortest run "
+        "of the same code and command; growth: MiB of peak RSS per minute of input added since "
+        "the previous length.",
         "",
-        "| code | input | minutes | peak RSS MiB | vs 1 min | wall s | CPU s "
-        "| CPU s per input min |",
-        "|---|---|---|---|---|---|---|---|",
+        "| code | input | minutes | peak RSS MiB | vs shortest | MiB per added minute "
+        "| wall s | CPU s | CPU s per input min |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for code, per_case in rows.items():
         for case, per_len in per_case.items():
             first = next(iter(per_len.values()))["peak_rss_mib"]
+            prev: tuple[int, float] | None = None
             for key, r in per_len.items():
                 m = int(key.split()[0])
+                growth = (
+                    "" if prev is None else f"{(r['peak_rss_mib'] - prev[1]) / (m - prev[0]):.2f}"
+                )
+                prev = (m, r["peak_rss_mib"])
                 lines.append(
                     f"| {code} | {case} | {m} | {r['peak_rss_mib']:.0f} "
-                    f"| {r['peak_rss_mib'] / first:.2f}x | {r['wall_s']:.1f} | {r['cpu_s']:.1f} "
-                    f"| {r['cpu_s'] / m:.2f} |"
+                    f"| {r['peak_rss_mib'] / first:.2f}x | {growth} | {r['wall_s']:.1f} "
+                    f"| {r['cpu_s']:.1f} | {r['cpu_s'] / m:.2f} |"
                 )
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the CLI and server set it
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the CLI and server set them
+os.environ.setdefault("OPENCV_FOR_THREADS_NUM", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import sys
 
-# numpy's OpenBLAS threads only add latency to the small products inference makes (text head,
-# log-mel filterbank), badly so on a busy machine: one thread, unless the user set otherwise.
-# Set before anything imports numpy; torch and onnxruntime keep their own thread pools.
+# numpy's OpenBLAS and OpenCV threads only add latency (and CPU) to the small operations
+# inference makes (text head, log-mel filterbank; MTCNN's tiny nets, resizes), badly so on a
+# busy machine: one thread each, unless the user set otherwise (bench/analyze.py measures it).
+# Set before anything imports numpy or cv2; torch and onnxruntime keep their own thread pools.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OPENCV_FOR_THREADS_NUM", "1")
 from enum import Enum
 from pathlib import Path
 from typing import Annotated

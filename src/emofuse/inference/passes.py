@@ -39,7 +39,8 @@ def face_pass(
     progress: Progress | None = None,
 ) -> list[ModalityResult]:
     """Per segment: the mean face probabilities over its sampled frames with a face."""
-    small = info.kind == "image" or max(info.width or 0, info.height or 0) <= rec.small_image
+    known = bool(info.width and info.height)
+    small = info.kind == "image" or (known and max(info.width, info.height) <= rec.small_image)
     if info.kind == "image":
         frames: Iterable[tuple[float, np.ndarray]] = [(0.0, decode.load_image(path))]
         total: int | None = 1
