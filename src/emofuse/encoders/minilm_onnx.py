@@ -95,6 +95,12 @@ class MiniLMOnnx:
         width = self.session.get_outputs()[0].shape[-1]
         self.dim = width if isinstance(width, int) else self.dim
 
+    def fingerprint(self) -> str:
+        """The torch encoder's (the weights'): the backend is a runtime knob, not a feature."""
+        from .text import MiniLMEncoder
+
+        return MiniLMEncoder(str(self.model_path)).fingerprint()
+
     def _run(self, texts: list[str]) -> np.ndarray:
         enc = self.tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in enc], dtype=np.int64)

@@ -64,6 +64,7 @@ def test_export_matches_sentence_transformers(exported):
     np.testing.assert_allclose(onnx_enc.encode(texts), want, atol=1e-5)
     np.testing.assert_allclose(onnx_enc.encode(texts[::-1]), want[::-1], atol=1e-5)
     assert onnx_enc.encode([]).shape == (0, 16)
+    assert onnx_enc.fingerprint() == torch_enc.fingerprint()  # one embedding cache for both
 
 
 def test_load_minilm_uses_the_export_only_while_the_weights_match(exported, monkeypatch):
