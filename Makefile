@@ -46,6 +46,8 @@ bench: install
 	$(BIN)/python bench/memory.py --before c2aae19 --before-minutes 1,10,60
 	$(BIN)/python bench/live.py
 	$(BIN)/python bench/encoders.py
+	$(BIN)/python bench/robustness.py
+	$(BIN)/python bench/load.py
 	$(BIN)/python bench/readme.py   # the result tables into README.md
 
 train-default: install

@@ -11,6 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 
@@ -218,3 +219,52 @@ def peak_hz(x: np.ndarray, sr: int) -> float:
     """Frequency of the largest FFT bin of a mono wave."""
     spectrum = np.abs(np.fft.rfft(x * np.hanning(x.size)))
     return float(np.fft.rfftfreq(x.size, 1.0 / sr)[int(np.argmax(spectrum))])
+
+
+def png_bytes(width: int, height: int, rows: int | None = None) -> bytes:
+    """A black RGB PNG of `width` x `height`; only `rows` rows of pixel data when given.
+
+    With few rows the file is tiny whatever its size says: a header-only "bomb" that is
+    refused (or not) before any decoding. With all rows it is a real decompression bomb
+    (20000 x 20000 is ~1.2 MB on disk and 1.2 GB decoded; it takes seconds to write).
+    """
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    packer = zlib.compressobj(9)
+    row = b"\0" + bytes(width * 3)  # filter byte + black pixels
+    body = b"".join(packer.compress(row) for _ in range(height if rows is None else rows))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", body + packer.flush())
+        + chunk(b"IEND", b"")
+    )
+
+
+def jpeg_bytes(width: int = 64, height: int = 48, claim: tuple[int, int] | None = None) -> bytes:
+    """A gray JPEG; with `claim` (w, h) its frame header announces that size instead.
+
+    A small file that says 20000 x 20000 is what a hostile client sends to make a server
+    allocate gigabytes before finding out the data is short.
+    """
+    import struct
+
+    _, buf = cv2.imencode(".jpg", np.full((height, width, 3), 128, np.uint8))
+    data = bytearray(buf.tobytes())
+    if claim is not None:
+        sof = data.index(b"\xff\xc0")  # baseline frame header: len(2) precision(1) h(2) w(2)
+        data[sof + 5 : sof + 9] = struct.pack(">HH", claim[1], claim[0])
+    return bytes(data)
+
+
+def truncate(path: str | Path, keep: float, dest: str | Path) -> Path:
+    """A copy of `path` cut to the first `keep` fraction of its bytes (a broken download)."""
+    data = Path(path).read_bytes()
+    Path(dest).write_bytes(data[: int(len(data) * keep)])
+    return Path(dest)

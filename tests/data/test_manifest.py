@@ -102,3 +102,32 @@ def test_validate():
         rows[1].update(change)
         with pytest.raises(DataError, match=message):
             Manifest.from_records(rows).validate()
+
+
+def test_scan_rows_reports_bad_rows_one_by_one(tmp_path):
+    from emofuse.data.manifest import scan_rows
+
+    path = tmp_path / "m.csv"
+    path.write_bytes(
+        b"id,corpus,text,start\n"
+        b"a,x,hello,1.5\n"
+        b"b,x,too,many,fields\n"
+        b"c,x,caf\xe9,\n"
+        b"d,x,ok,soon\n"
+        b"e,x\n"
+    )
+    rows = list(scan_rows(path))
+    assert [w.rsplit(":", 1)[1] for w, _ in rows] == ["2", "3", "4", "5", "6"]
+    good = {r["id"]: r for _, r in rows if isinstance(r, dict)}
+    assert good["a"]["start"] == 1.5 and good["e"] == {"id": "e", "corpus": "x"}
+    errors = [str(r) for _, r in rows if isinstance(r, DataError)]
+    assert "m.csv:3: 5 fields, the header has 4" in errors[0]
+    assert "m.csv:4: not valid UTF-8" in errors[1] and "m.csv:5" in errors[2]
+    with pytest.raises(DataError, match=r"m\.csv:3"):
+        Manifest.read(path)  # the strict reader stops at the first bad row
+    (tmp_path / "j.jsonl").write_bytes(b'{"id": "a"}\n{"id": "b", "text": "caf\xe9"}\n[1]\n')
+    kinds = [type(r).__name__ for _, r in scan_rows(tmp_path / "j.jsonl")]
+    assert kinds == ["dict", "DataError", "DataError"]
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataError, match="empty"):
+        list(scan_rows(tmp_path / "empty.csv"))

@@ -67,3 +67,28 @@ def test_bundled_default_models_load():
     for name, dim in (("default_face", 512), ("default_voice", 256)):
         enc = build_encoder(name)
         assert enc.dim == dim
+
+
+def test_logmel_frames_are_the_sequence():
+    enc = build_encoder("logmel_stats", n_mels=16, hop=320)
+    seqs = enc.encode_sequence([_wave(1.0), _wave(0.5, 1)])
+    assert [s.shape for s in seqs] == [(1 + 16000 // 320, 16), (1 + 8000 // 320, 16)]
+    assert enc.sequence_dim == 16 and enc.sequence_hop == 0.02
+    from emofuse.media.audio_features import log_mel
+
+    np.testing.assert_allclose(seqs[0], log_mel(_wave(1.0), 16000, 400, 320, 16).numpy().T)
+
+
+def test_default_face_takes_a_list_of_crops(tiny_models):
+    enc = build_encoder("default_face", model_dir=str(tiny_models / "face"))
+    rng = np.random.default_rng(1)
+    crops = [rng.integers(0, 256, (48, 48), dtype=np.uint8) for _ in range(3)]
+    per_crop = enc.encode(crops)
+    seqs = enc.encode_sequence([crops, crops[0], np.stack(crops[1:])])
+    assert [s.shape for s in seqs] == [(3, 8), (1, 8), (2, 8)]
+    np.testing.assert_allclose(seqs[0], per_crop, atol=1e-5)
+    pooled = enc.encode([crops, crops[0]])
+    np.testing.assert_allclose(pooled[0], per_crop.mean(0), atol=1e-5)
+    np.testing.assert_allclose(pooled[1], per_crop[0], atol=1e-5)
+    with pytest.raises(DataError, match="no frames"):
+        enc.encode([[]])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
@@ -13,206 +11,7 @@ from emofuse.errors import DataError, UsageError
 transformers = pytest.importorskip("transformers", reason="extra 'hf' not installed")
 torch = pytest.importorskip("torch")
 
-WORDS = [
-    "[PAD]",
-    "[UNK]",
-    "[CLS]",
-    "[SEP]",
-    "[MASK]",
-    "i",
-    "am",
-    "so",
-    "happy",
-    "sad",
-    "angry",
-    "today",
-    "the",
-    "a",
-    "day",
-    "what",
-]
-
-
-def _bert_tokenizer(folder):
-    folder.mkdir(parents=True, exist_ok=True)
-    vocab = folder / "vocab.txt"
-    vocab.write_text("\n".join(WORDS) + "\n")
-    return transformers.BertTokenizerFast(vocab_file=str(vocab))
-
-
-@pytest.fixture(scope="module")
-def bert_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("bert")
-    tok = _bert_tokenizer(folder / "vocab")
-    torch.manual_seed(0)
-    cfg = transformers.BertConfig(
-        vocab_size=len(WORDS),
-        hidden_size=16,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=64,
-    )
-    transformers.BertModel(cfg).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def t5_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("t5")
-    tok = _bert_tokenizer(folder / "vocab")
-    torch.manual_seed(0)
-    cfg = transformers.T5Config(
-        vocab_size=len(WORDS),
-        d_model=16,
-        d_kv=8,
-        d_ff=32,
-        num_layers=2,
-        num_heads=2,
-        is_encoder_decoder=True,
-    )
-    transformers.T5EncoderModel(cfg).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return folder
-
-
-def _speech_dir(root, kind):
-    common = dict(
-        hidden_size=16,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=32,
-        conv_dim=(8, 8),
-        conv_stride=(5, 4),
-        conv_kernel=(10, 8),
-        num_conv_pos_embeddings=8,
-        num_conv_pos_embedding_groups=2,
-        do_stable_layer_norm=False,
-    )
-    torch.manual_seed(0)
-    if kind == "wav2vec2":
-        model = transformers.Wav2Vec2Model(transformers.Wav2Vec2Config(**common))
-    else:
-        model = transformers.HubertModel(transformers.HubertConfig(**common))
-    model.save_pretrained(root)
-    transformers.Wav2Vec2FeatureExtractor(do_normalize=True).save_pretrained(root)
-    return root
-
-
-@pytest.fixture(scope="module")
-def wav2vec2_dir(tmp_path_factory):
-    return _speech_dir(tmp_path_factory.mktemp("w2v"), "wav2vec2")
-
-
-@pytest.fixture(scope="module")
-def vit_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("vit")
-    torch.manual_seed(0)
-    cfg = transformers.ViTConfig(
-        image_size=32,
-        patch_size=8,
-        hidden_size=16,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=32,
-    )
-    transformers.ViTModel(cfg).save_pretrained(folder)
-    transformers.ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
-    return folder
-
-
-def _byte_chars() -> list[str]:
-    """GPT-2/CLIP's reversible byte -> printable character table."""
-    bs = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1)]
-    bs += range(ord("®"), ord("ÿ") + 1)
-    cs, n = list(bs), 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return [chr(c) for c in cs]
-
-
-def _clip_tokenizer(folder):
-    """A byte-level CLIP tokenizer with no merges: every byte is a token."""
-    folder.mkdir(parents=True, exist_ok=True)
-    chars = _byte_chars()
-    vocab = {c: i for i, c in enumerate(chars)}
-    vocab.update({c + "</w>": len(chars) + i for i, c in enumerate(chars)})
-    vocab["<|startoftext|>"] = len(vocab)
-    vocab["<|endoftext|>"] = len(vocab)
-    (folder / "vocab.json").write_text(json.dumps(vocab))
-    (folder / "merges.txt").write_text("#version: 0.2\n")
-    try:  # transformers 5 takes the files (or dicts) as vocab/merges
-        tok = transformers.CLIPTokenizerFast(
-            vocab=str(folder / "vocab.json"), merges=str(folder / "merges.txt")
-        )
-    except TypeError:  # transformers 4
-        tok = transformers.CLIPTokenizerFast(
-            vocab_file=str(folder / "vocab.json"), merges_file=str(folder / "merges.txt")
-        )
-    if len(tok) < len(vocab):
-        pytest.skip("could not build an offline CLIP tokenizer with this transformers")
-    return tok
-
-
-@pytest.fixture(scope="module")
-def clip_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("clip")
-    tok = _clip_tokenizer(folder / "tok")
-    torch.manual_seed(0)
-    cfg = transformers.CLIPConfig(
-        text_config=dict(
-            vocab_size=len(tok),
-            hidden_size=16,
-            intermediate_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            max_position_embeddings=77,
-            eos_token_id=tok.eos_token_id,
-            bos_token_id=tok.bos_token_id,
-            pad_token_id=tok.pad_token_id,
-        ),
-        vision_config=dict(
-            image_size=32,
-            patch_size=8,
-            hidden_size=16,
-            intermediate_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-        ),
-        projection_dim=8,
-    )
-    transformers.CLIPModel(cfg).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    transformers.CLIPImageProcessor(
-        size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}
-    ).save_pretrained(folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def videomae_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("videomae")
-    torch.manual_seed(0)
-    cfg = transformers.VideoMAEConfig(
-        image_size=32,
-        patch_size=8,
-        num_frames=4,
-        tubelet_size=2,
-        hidden_size=16,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=32,
-    )
-    transformers.VideoMAEModel(cfg).save_pretrained(folder)
-    transformers.VideoMAEImageProcessor(
-        size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}
-    ).save_pretrained(folder)
-    return folder
-
+from tests.encoders.conftest import speech_dir  # noqa: E402
 
 TEXTS = ["i am so happy today", "what a sad day", "angry"]
 
@@ -276,7 +75,7 @@ def test_hf_speech_chunks_long_audio(wav2vec2_dir):
 
 
 def test_hf_speech_hubert(tmp_path):
-    folder = _speech_dir(tmp_path / "hubert", "hubert")
+    folder = speech_dir(tmp_path / "hubert", "hubert")
     x = build_encoder("hf_speech", model=str(folder)).encode([np.ones(3200, "float32") * 0.1])
     assert x.shape == (1, 16) and np.isfinite(x).all()
 
@@ -320,3 +119,22 @@ def test_clip_zeroshot_probabilities(clip_dir):
     w = p.max(1)
     np.testing.assert_allclose(x[0], (w[:, None] * p).sum(0) / w.sum(), atol=1e-6)
     np.testing.assert_allclose(x[1], p[0], atol=1e-6)
+
+
+def test_hf_text_token_sequences_drop_padding(bert_dir):
+    enc = build_encoder("hf_text", model=str(bert_dir), layer=1)
+    seqs = enc.encode_sequence(TEXTS)
+    assert [s.shape for s in seqs] == [(7, 16), (6, 16), (3, 16)]  # [CLS] words [SEP]
+    np.testing.assert_allclose(enc.encode_sequence(["angry"])[0], seqs[2], atol=1e-5)
+    np.testing.assert_allclose(enc.encode(TEXTS), np.stack([s.mean(0) for s in seqs]), atol=1e-5)
+
+
+def test_hf_speech_frame_sequences(wav2vec2_dir):
+    enc = build_encoder("hf_speech", model=str(wav2vec2_dir), chunk_seconds=0.5)
+    rng = np.random.default_rng(0)
+    wave = (rng.standard_normal(20000) * 0.1).astype("float32")
+    (seq,) = enc.encode_sequence([wave])
+    parts = enc.encode_sequence([wave[:8000], wave[8000:16000], wave[16000:]])
+    assert enc.sequence_hop == 20 / 16000  # strides 5 * 4 samples
+    assert seq.shape == (sum(len(p) for p in parts), 16)  # consecutive windows, no overlap
+    np.testing.assert_allclose(seq, np.concatenate(parts), atol=1e-5)

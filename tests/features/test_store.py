@@ -21,6 +21,8 @@ from emofuse.encoders.base import EncoderConfig, build_encoder, config_fingerpri
 from emofuse.features import FeatureStore, extract, load_features
 
 ROOT = Path(__file__).resolve().parents[2]
+#: a subprocess imports this checkout's emofuse and tests, not an installed copy
+SUBPROCESS_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
 
 
 @dataclass
@@ -46,10 +48,23 @@ class _Toy:
         time.sleep(self.config.sleep)
         rows = []
         for item in batch:
-            data = item.encode() if isinstance(item, str) else np.asarray(item).tobytes()
-            digest = hashlib.sha256(data).digest()
+            digest = hashlib.sha256(_bytes(item)).digest()
             rows.append(np.frombuffer(digest[: self.dim], np.uint8) / 255.0 * self.config.scale)
         return np.asarray(rows, dtype=np.float32).reshape(len(batch), self.dim)
+
+    def encode_sequence(self, batch: list) -> list[np.ndarray]:
+        """A ragged sequence per item: one row per word (text) or per 0.05 s (audio)."""
+        time.sleep(self.config.sleep)
+        out = []
+        for item in batch:
+            n = len(item.split()) if isinstance(item, str) else max(1, len(item) // 800)
+            rng = np.random.default_rng(list(hashlib.sha256(_bytes(item)).digest()))
+            out.append(rng.random((n, self.dim), dtype=np.float32) * self.config.scale)
+        return out
+
+
+def _bytes(item) -> bytes:
+    return item.encode() if isinstance(item, str) else np.asarray(item).tobytes()
 
 
 @register_encoder("toy_text", ToyConfig)
@@ -161,8 +176,7 @@ def test_kill_9_mid_run_then_resume(tmp_path):
         f"run(Manifest.read({str(manifest)!r}), {str(store)!r}, batch_size=2, "
         "config={'sleep': 0.4})"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env)
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=SUBPROCESS_ENV)
     index = store / "index.jsonl"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -229,9 +229,9 @@ def test_unbounded_settings_are_refused(rec, video, kwargs, match):
 
 
 def test_segment_count_is_capped(rec, video, tmp_path, monkeypatch):
-    from emofuse.inference import recognizer as module
+    from emofuse.inference import plan
 
-    monkeypatch.setattr(module, "MAX_SEGMENTS", 4)
+    monkeypatch.setattr(plan, "MAX_SEGMENTS", 4)
     with pytest.raises(UsageError, match="segments"):
         rec.analyze(video, window=0.5)
     srt = tmp_path / "many.srt"

@@ -1,6 +1,7 @@
 import json
 
 import pandas as pd
+import pytest
 
 from emofuse.inference.result import ModalityResult, Prediction, Result, SegmentResult
 
@@ -51,3 +52,17 @@ def test_dataframe_and_csv(tmp_path):
     _result().to_csv(tmp_path / "t.csv")
     back = pd.read_csv(tmp_path / "t.csv")
     assert len(back) == 2 and back.loc[0, "face_label"] == "happiness"
+
+
+def test_require_prediction():
+    from emofuse.errors import DataError
+
+    labels = ["neutral", "happiness"]
+    empty = SegmentResult(0, 1, None, {"voice": ModalityResult("silent")}, None)
+    short = SegmentResult(1, 1.1, None, {"voice": ModalityResult("too short")}, None)
+    result = Result("a.wav", labels, [empty, short])
+    with pytest.raises(DataError, match=r"in a\.wav: voice: silent, too short"):
+        result.require_prediction()
+    fused = Prediction.from_probs([0.2, 0.8], labels)
+    ok = SegmentResult(2, 3, None, {"voice": ModalityResult("ok", fused)}, fused)
+    assert Result("a.wav", labels, [empty, ok]).require_prediction().segments[1] is ok

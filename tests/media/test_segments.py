@@ -187,3 +187,26 @@ def test_fixed_windows_errors():
         fixed_windows(10.0, window=4.0, hop=0.0)
     with pytest.raises(UsageError):
         fixed_windows(10.0, window=4.0, hop=5.0)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_fixed_windows_refuse_non_finite(bad):
+    """NaN once looped forever (every comparison with NaN is false)."""
+    with pytest.raises(UsageError, match="window must be a finite number > 0"):
+        fixed_windows(10.0, window=bad)
+    with pytest.raises(UsageError, match="hop must be a finite number > 0"):
+        fixed_windows(10.0, window=4.0, hop=bad)
+    with pytest.raises(DataError):
+        fixed_windows(bad, window=4.0)
+
+
+def test_segment_warnings():
+    from emofuse.media.segments import segment_warnings
+
+    segs = [Segment(0.0, 2.0), Segment(2.0, 2.1), Segment(2.5, 3.5), Segment(4.0, 5.0)]
+    assert segment_warnings(segs, duration=3.0) == [
+        "1 of 4 segments start at or after the end of the media (3 s): no face or voice there",
+        "1 of 4 segments end after the end of the media (3 s)",
+        "1 of 4 segments are shorter than 0.3 s: too short for the voice model",
+    ]
+    assert segment_warnings(fixed_windows(9.0, 4.0), 9.0) == []

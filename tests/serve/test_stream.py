@@ -18,8 +18,9 @@ from fastapi.testclient import TestClient
 from emofuse.inference.recognizer import Recognizer
 from emofuse.serve.app import create_app
 from emofuse.serve.stream import StreamSession, StreamSettings
-from tests.fixtures import make_face_image
+from tests.fixtures import make_face_image, speechlike
 
+WS = "ws://127.0.0.1:8000/v1/stream"  # the app accepts loopback hosts by default
 UPDATE_KEYS = {
     "type", "t", "face", "voice", "voice_status", "fused", "latency_ms", "dropped_frames"
 }  # fmt: skip
@@ -37,9 +38,13 @@ def frame_msg(t: float, image: np.ndarray | None = None) -> bytes:
     return b"F" + struct.pack("<d", t) + jpeg(image)
 
 
-def audio_msg(t: float, seconds: float = 0.5, amp: float = 0.3) -> bytes:
-    n = round(seconds * 16000)
-    x = amp * np.sin(2 * np.pi * 220 * (np.arange(n) / 16000 + t))
+def audio_msg(t: float, seconds: float = 0.5, amp: float = 0.3, tone: bool = False) -> bytes:
+    """PCM16 of [t, t + seconds) of one speech-like recording (or of a 220 Hz tone)."""
+    n, start = round(seconds * 16000), round(t * 16000)
+    if tone:
+        x = amp * np.sin(2 * np.pi * 220 * (start + np.arange(n)) / 16000)
+    else:
+        x = speechlike(t + seconds, 16000, amp)[0][start : start + n]
     return b"A" + struct.pack("<d", t) + (x * 32767).astype("<i2").tobytes()
 
 
@@ -80,6 +85,15 @@ def test_silence_is_not_voice(rec):
     s.feed(audio_msg(0.0, 1.0, amp=0.0))
     u = s.step()
     assert u["voice_status"] == "silent" and u["voice"] is None and u["fused"] is None
+
+
+def test_voice_activity_not_level_decides(rec):
+    loud_tone = StreamSession(rec)
+    loud_tone.feed(audio_msg(0.0, 1.0, amp=0.5, tone=True))  # loud, but not speech
+    assert loud_tone.step()["voice_status"] == "silent"
+    quiet = StreamSession(rec)
+    quiet.feed(audio_msg(0.0, 1.0, amp=0.002))  # speech at about -60 dBFS
+    assert quiet.step()["voice_status"] == "ok"
 
 
 def test_audio_buffer_is_bounded(rec):
@@ -123,9 +137,12 @@ def test_bad_messages_are_errors(rec, message, expected):
 
 def test_undecodable_jpeg_is_an_error(rec):
     s = StreamSession(rec)
-    s.feed(b"F" + struct.pack("<d", 3.0) + b"definitely not a jpeg")
+    [reply] = s.feed(b"F" + struct.pack("<d", 3.0) + b"definitely not a jpeg")
+    assert reply["type"] == "error" and "t=3 s is not a JPEG" in reply["message"]
+    assert not s.pending()
+    s.feed(b"F" + struct.pack("<d", 3.0) + b"\xff\xd8\xff but broken")
     reply = s.step()
-    assert reply["type"] == "error" and "t=3 s is not a decodable JPEG" in reply["message"]
+    assert reply["type"] == "error" and "the frame at t=3 s: unreadable JPEG" in reply["message"]
     s.feed(frame_msg(3.5))
     assert s.step()["type"] == "update"
 
@@ -152,7 +169,8 @@ def test_real_face_gets_a_box(rec):
 
 @pytest.fixture(scope="module")
 def client(rec):
-    with TestClient(create_app(rec, stream=StreamSettings(max_message_bytes=200_000))) as c:
+    app = create_app(rec, stream=StreamSettings(max_message_bytes=200_000))
+    with TestClient(app, base_url="http://127.0.0.1:8000") as c:
         yield c
 
 
@@ -165,7 +183,7 @@ def next_update(ws) -> dict:
 
 
 def test_websocket_frames_and_audio(client, rec):
-    with client.websocket_connect("/v1/stream") as ws:
+    with client.websocket_connect(WS) as ws:
         hello = ws.receive_json()
         assert hello["type"] == "hello" and hello["labels"] == rec.labels
         ws.send_bytes(frame_msg(0.1))
@@ -178,7 +196,7 @@ def test_websocket_frames_and_audio(client, rec):
 
 
 def test_websocket_errors_keep_the_connection(client):
-    with client.websocket_connect("/v1/stream") as ws:
+    with client.websocket_connect(WS) as ws:
         ws.receive_json()  # hello
         ws.send_text("{oops")
         assert ws.receive_json()["type"] == "error"
@@ -194,13 +212,65 @@ def test_websocket_errors_keep_the_connection(client):
 
 def test_two_clients_at_once(client):
     with (
-        client.websocket_connect("/v1/stream") as a,
-        client.websocket_connect("/v1/stream") as b,
+        client.websocket_connect(WS) as a,
+        client.websocket_connect(WS) as b,
     ):
         a.receive_json(), b.receive_json()
         a.send_bytes(frame_msg(1.0))
         b.send_bytes(frame_msg(2.0))
         a.send_bytes(audio_msg(0.0, 0.6))
         assert next_update(b)["t"] == 2.0
-        assert next_update(a)["t"] == 1.0
-        assert next_update(a)["voice"] is not None
+        first = next_update(a)  # the frame; the audio may come in the same step or the next
+        assert first["t"] == 1.0
+        assert first["voice"] is not None or next_update(a)["voice"] is not None
+
+
+# -- hostile frames -----------------------------------------------------------------------------
+
+
+def test_only_jpeg_frames_are_accepted(rec):
+    from tests.fixtures import png_bytes
+
+    s = StreamSession(rec)
+    [reply] = s.feed(b"F" + struct.pack("<d", 1.0) + png_bytes(32, 24))
+    assert reply == {"type": "error", "message": "the frame at t=1 s is not a JPEG"}
+    assert not s.pending()
+
+
+def test_frame_dimensions_are_capped_before_decoding(rec):
+    from tests.fixtures import jpeg_bytes
+
+    s = StreamSession(rec)
+    assert s.feed(b"F" + struct.pack("<d", 2.0) + jpeg_bytes(claim=(20000, 20000))) == []
+    reply = s.step()
+    assert reply["type"] == "error"
+    assert reply["message"] == (
+        "the frame at t=2 s: 20000x20000 pixels is over the limit of 8.29 megapixels"
+    )
+
+
+def test_large_frames_are_scaled_down(rec):
+    from tests.fixtures import jpeg_bytes
+
+    s = StreamSession(rec, StreamSettings(max_frame_side=320))
+    s.feed(b"F" + struct.pack("<d", 0.0) + jpeg_bytes(1600, 1200))
+    assert s.step()["face"]["frame"] == {"w": 320, "h": 240}
+
+
+def test_absurd_times_are_errors(rec):
+    s = StreamSession(rec)
+    for t in ("1e400", str(10**400), '"1"', "true", "null"):
+        [reply] = s.feed(f'{{"type": "audio", "t": {t}, "data": ""}}')
+        assert reply["type"] == "error" and "'t' must be a media time" in reply["message"]
+        assert len(reply["message"]) < 200
+
+
+def test_live_streams_are_capped(rec):
+    app = create_app(rec, stream=StreamSettings(max_streams=1))
+    with TestClient(app, base_url="http://127.0.0.1:8000") as c, c.websocket_connect(WS) as a:
+        assert a.receive_json()["type"] == "hello"
+        with c.websocket_connect(WS) as b:
+            msg = b.receive_json()
+            assert msg["type"] == "error" and msg["message"].startswith("busy: 1 live streams")
+        a.send_text('{"type": "ping"}')
+        assert a.receive_json() == {"type": "pong"}

@@ -1,4 +1,4 @@
-"""train_face smoke test on a generated FER2013 layout, augmentation and evaluation."""
+"""train_face on a generated FER2013 layout: artefact, determinism, resume, evaluation."""
 
 from __future__ import annotations
 
@@ -13,10 +13,13 @@ from safetensors.torch import load_file
 
 from emofuse.labels import CANONICAL, MAPPINGS
 from emofuse.models.face_cnn import FaceModel
-from emofuse.train.face import augment, evaluate_face, load_split, split_holdout, train_face
+from emofuse.train.face import evaluate_face, load_split, train_face
 
 TINY = {"widths": [4, 8], "depths": [1, 1]}
-METRIC_KEYS = {"n", "accuracy", "weighted_f1", "macro_f1", "per_class", "ece_before", "ece_after"}
+METRIC_KEYS = {
+    "n", "accuracy", "uar", "weighted_f1", "macro_f1", "per_class", "confusion", "ece_before",
+    "ece_after",
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +37,8 @@ def fer_root(tmp_path_factory) -> Path:
 
 
 def _train(root: Path, out: Path, **kw):
-    return train_face(
-        root, out, epochs=1, batch_size=8, config=TINY, threads=1, progress=False, **kw
-    )
+    kw = {"epochs": 1, **kw}
+    return train_face(root, out, batch_size=8, config=TINY, threads=1, progress=False, **kw)
 
 
 def test_smoke_writes_artefact_and_metrics(fer_root, tmp_path):
@@ -68,20 +70,36 @@ def test_limit_and_determinism(fer_root, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
     meta = json.loads((tmp_path / "a" / "model.json").read_text())
     assert meta["metrics"]["validation"]["n"] == 10
-    assert meta["training"]["history"][0]["images"] == 9  # 1 of the 10 is held out
+    assert meta["training"]["history"][0]["items"] == 9  # 1 of the 10 is held out
     assert meta["metrics"]["holdout"]["n"] == 1
 
 
-def test_holdout_is_stratified_and_disjoint():
-    y = np.repeat(np.arange(7), 20)
-    fit, held = split_holdout(y, 0.1, seed=0)
-    assert not set(fit) & set(held) and len(fit) + len(held) == len(y)
-    assert np.bincount(y[held]).tolist() == [2] * 7
+def test_resumes_from_its_checkpoint(fer_root, tmp_path, monkeypatch):
+    """A run stopped after epoch 1 continues at epoch 2 and ends where a straight run does."""
+    from emofuse.train import face
 
+    _train(fer_root, tmp_path / "straight", epochs=2, limit=14, seed=1)
+    real_fit = face.fit
 
-def test_augment_shape_range_and_seed():
-    x = torch.rand(6, 1, 48, 48)
-    a = augment(x, torch.Generator().manual_seed(1))
-    b = augment(x, torch.Generator().manual_seed(1))
-    assert a.shape == x.shape and torch.equal(a, b)
-    assert a.min() >= 0 and a.max() <= 1 and not torch.equal(a, x)
+    def stop_after_one_epoch(*args, **kw):
+        calls = []
+
+        def evaluate(model, epoch):
+            calls.append(epoch)
+            if epoch == 2:
+                raise KeyboardInterrupt  # the process dies before epoch 2 is recorded
+            return kw["evaluate"](model, epoch)
+
+        return real_fit(*args, **{**kw, "evaluate": evaluate})
+
+    monkeypatch.setattr(face, "fit", stop_after_one_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        _train(fer_root, tmp_path / "resumed", epochs=2, limit=14, seed=1)
+    assert (tmp_path / "resumed" / "checkpoint" / "fit.safetensors").is_file()
+    monkeypatch.setattr(face, "fit", real_fit)
+    info = _train(fer_root, tmp_path / "resumed", epochs=2, limit=14, seed=1)
+    assert [h["epoch"] for h in info["history"]] == [1, 2]
+    assert not (tmp_path / "resumed" / "checkpoint").exists()  # removed once saved
+    a = load_file(str(tmp_path / "straight" / "model.safetensors"))
+    b = load_file(str(tmp_path / "resumed" / "model.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)

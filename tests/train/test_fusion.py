@@ -46,7 +46,7 @@ def _cv_json(path, monkeypatch, n_per_actor=8, seed=0):
     """A 5-fold CV result (8 native logits per clip) and a stand-in RAVDESS manifest."""
     import pandas as pd
 
-    from emofuse.train import voice
+    from emofuse.train import voice_data
 
     rng = np.random.default_rng(seed)
     folds = {}
@@ -67,7 +67,7 @@ def _cv_json(path, monkeypatch, n_per_actor=8, seed=0):
             {"speaker": [f"Actor_{a:02d}" for a in actors for _ in range(n_per_actor)]}
         )
 
-    monkeypatch.setattr(voice, "_frame", frame)
+    monkeypatch.setattr(voice_data, "ravdess_frame", frame)
     return path
 
 

@@ -5,37 +5,14 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from emofuse.models.text_head import TextModel
-from emofuse.train.text import (
-    _item_weights,
-    context_embeddings,
-    evaluate_text,
-    holdout_split,
-    previous_texts,
-    soft_targets,
-    train_text,
-)
+from emofuse.train.text import evaluate_text, train_text
 from tests.data.datasets.test_goemotions import write_goemotions
 from tests.data.datasets.test_meld import write_meld_csv
 from tests.models.test_text_head import FakeEncoder
-
-MELD_ROWS = [
-    (text, "Joey", emo, "neutral", dia, utt)
-    for dia, (text, emo) in enumerate([
-        ("How you doin'?", "neutral"), ("This is the best day ever!", "joy"),
-        ("I hate you!", "anger"), ("My fish died.", "sadness"), ("What?!", "surprise"),
-        ("Ew, gross.", "disgust"), ("There's someone in the house.", "fear"),
-    ])
-    for utt in range(2)
-]  # fmt: skip
-GOEMO_LINES = [
-    (f"comment {i} about {name}", ids, f"c{i}")
-    for i, (name, ids) in enumerate([("cats", "4"), ("joy", "3"), ("rage", "0"), ("loss", "5"),
-                                     ("wow", "6,3"), ("yuck", "1"), ("fright", "2")] * 2)
-]  # fmt: skip
+from tests.train.test_text_data import GOEMO_LINES, MELD_ROWS, StoreEncoder
 
 
 @pytest.fixture
@@ -50,7 +27,7 @@ def data_root(tmp_path):
 def test_train_text_smoke(tmp_path, data_root):
     out = tmp_path / "model"
     meta = train_text(data_root, out, epochs=1, progress=False, cache_dir=tmp_path / "cache",
-                      encoder=FakeEncoder(), hidden=8, lexical_min_df=1)  # fmt: skip
+                      encoder=StoreEncoder(), hidden=8, lexical_min_df=1)  # fmt: skip
     assert {p.name for p in out.iterdir()} == {
         "model.json",
         "model.safetensors",
@@ -76,7 +53,8 @@ def test_train_text_smoke(tmp_path, data_root):
     assert saved["temperature"] > 0 and saved["temperature"] == meta["temperature"]
     assert saved["preprocessing"]["lexical"]["weight"] in (0.5, 1.0, 1.5, 2.0, 3.0)
     assert len(saved["preprocessing"]["logit_bias"]) == 7
-    assert len(list((tmp_path / "cache").glob("*.npy"))) == 4  # corpus x split
+    assert len(list((tmp_path / "cache" / "fake").iterdir())) == 4  # a store per corpus x split
+    assert [h["epoch"] for h in m["selection"]["history"]] == [m["selection"]["best_epoch"]]
 
     model = TextModel.load(out, encoder=FakeEncoder())
     assert model.lexical is not None and model.uses_context
@@ -87,7 +65,7 @@ def test_train_text_smoke(tmp_path, data_root):
     )
     for ev in (
         evaluate_text(out, data_root, encoder=FakeEncoder()),  # predict_proba path
-        evaluate_text(out, data_root, encoder=FakeEncoder(), cache_dir=tmp_path / "cache"),
+        evaluate_text(out, data_root, encoder=StoreEncoder(), cache_dir=tmp_path / "cache"),
     ):
         for k in ("meld_dev", "goemotions_dev"):
             assert ev[k]["weighted_f1"] == pytest.approx(m[k]["weighted_f1"])
@@ -96,7 +74,7 @@ def test_train_text_smoke(tmp_path, data_root):
 
 
 def test_plain_head_without_context_or_lexical(tmp_path, data_root):
-    meta = train_text(data_root, tmp_path / "m", epochs=1, progress=False, encoder=FakeEncoder(),
+    meta = train_text(data_root, tmp_path / "m", epochs=1, progress=False, encoder=StoreEncoder(),
                       cache_dir=tmp_path / "cache", hidden=0, context=False, lexical=False,
                       tune_bias=False)  # fmt: skip
     assert {p.name for p in (tmp_path / "m").iterdir()} == {"model.json", "model.safetensors"}
@@ -107,48 +85,8 @@ def test_plain_head_without_context_or_lexical(tmp_path, data_root):
     np.testing.assert_allclose(p, model.predict_proba(["a", "b"]), atol=1e-6)
 
 
-def test_holdout_split_groups_meld_by_dialogue():
-    df = pd.DataFrame({
-        "corpus": ["meld"] * 40 + ["goemotions"] * 60,
-        "split": ["train"] * 90 + ["dev"] * 10,
-        "dialogue": [i // 4 for i in range(40)] + [None] * 60,
-    })  # fmt: skip
-    fit, hold = holdout_split(df, 0.1, seed=0)
-    assert not (fit & hold).any() and not (fit | hold)[90:].any()
-    assert (fit | hold)[:90].all()
-    held = set(df.loc[hold & df["corpus"].eq("meld").to_numpy(), "dialogue"])
-    assert len(held) == 1 and hold[:40].sum() == 4  # 1 of 10 dialogues, all its utterances
-    assert hold[40:90].sum() == 5
-    assert not (holdout_split(df, 0.1, seed=1)[1] == hold).all()
-
-
-def test_dialogue_context_rows_and_texts():
-    df = pd.DataFrame({
-        "corpus": ["meld", "meld", "meld", "goemotions", "meld"],
-        "split": ["train", "train", "train", "train", "dev"],
-        "dialogue": [0, 0, 1, None, 0],
-        "utterance": [1, 0, 0, -1, 1],
-        "text": ["b", "a", "c", "g", "z"],
-    })  # fmt: skip
-    emb = np.arange(1, 6, dtype=np.float32)[:, None] * np.ones((5, 2), np.float32)
-    ctx = context_embeddings(df, emb)
-    np.testing.assert_array_equal(ctx[:, 0], [2, 0, 0, 0, 0])  # row 0 follows row 1 only
-    assert previous_texts(df) == [["a"], [], [], [], []]
-
-
 def test_single_label_option_drops_multilabel_comments(tmp_path, data_root):
-    meta = train_text(data_root, tmp_path / "m", epochs=1, progress=False, encoder=FakeEncoder(),
+    meta = train_text(data_root, tmp_path / "m", epochs=1, progress=False, encoder=StoreEncoder(),
                       cache_dir=tmp_path / "cache", hidden=0, multilabel="single",
                       lexical_min_df=1)  # fmt: skip
     assert "GoEmotions Ekman train (11)" in meta["training"]["data"]
-
-
-def test_soft_targets_and_weights():
-    t = soft_targets([["neutral"], ["happiness", "surprise"]])
-    np.testing.assert_allclose(t.sum(1), 1.0)
-    assert t[1, 1] == t[1, 6] == 0.5
-    y = soft_targets([["neutral"]] * 3 + [["anger"]])
-    w = _item_weights(np.array(["a"] * 4), y, class_power=1.0, corpus_balance=0.0)
-    assert w[3] == pytest.approx(3 * w[0])  # inverse frequency
-    w = _item_weights(np.array(["a", "a", "a", "b"]), y * 0 + soft_targets([["neutral"]]), 0.0, 1.0)
-    assert w[3] == pytest.approx(3 * w[0])  # both corpora weigh the same in total

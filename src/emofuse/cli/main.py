@@ -20,6 +20,7 @@ from rich.console import Console
 
 from .._version import __version__
 from ..errors import EmofuseError
+from ..utils.io import check_output, write_atomic
 
 app = typer.Typer(
     add_completion=False,
@@ -34,10 +35,11 @@ class Format(str, Enum):
     table = "table"
     json = "json"
     csv = "csv"
+    html = "html"
 
 
 def _fail(e: EmofuseError) -> typer.Exit:
-    err.print(f"[red]error:[/red] {e}", highlight=False)
+    err.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)  # one line
     return typer.Exit(e.exit_code)
 
 
@@ -45,8 +47,6 @@ def _emit(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:
-        from ..utils.io import write_atomic
-
         write_atomic(output, text.encode())
         err.print(f"wrote {output}")
 
@@ -75,9 +75,7 @@ def analyze(
     text: Annotated[
         str | None, typer.Option("--text", help="Analyse this text instead of a file.")
     ] = None,
-    window: Annotated[
-        float, typer.Option(help="Window length (s) when there is no transcript.")
-    ] = 4.0,
+    window: Annotated[float, typer.Option(help="Window (s) without a transcript.")] = 4.0,
     fps: Annotated[float, typer.Option(help="Frames per second sampled for faces.")] = 2.0,
     modalities: Annotated[
         str, typer.Option(help="Comma-separated: face,voice,text.")
@@ -86,6 +84,10 @@ def analyze(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
     ] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Also save the timeline plot (PNG) here.")
+    ] = None,
+    model: Annotated[str, typer.Option(help="'default', a model folder or a RUN_DIR.")] = "default",
 ) -> None:
     """Recognise emotion in a media file (a timeline) or in a text."""
     from ..inference.recognizer import Recognizer
@@ -94,8 +96,12 @@ def analyze(
 
     if (file is None) == (text is None):
         raise typer.BadParameter("give a FILE or --text, not both")
+    if output is not None and fmt is Format.table:
+        raise typer.BadParameter("--format table prints to the terminal; use json or csv with -o")
     try:
-        rec = Recognizer.default()
+        if output is not None:
+            check_output(output)
+        rec = Recognizer.default() if model == "default" else Recognizer(model)
         if text is not None:
             result = rec.analyze_text(text)
         else:
@@ -108,42 +114,64 @@ def analyze(
                     modalities=modalities.split(","),
                     progress=progress,
                 )
+        for warning in result.info.get("warnings", []):
+            err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+        result.require_prediction()
+        if plot is not None:
+            from ..report.timeline import timeline_plot
+
+            err.print(f"wrote {timeline_plot(result, plot)}")
+        if fmt is Format.html:
+            from ..report.timeline import timeline_html
+
+            _emit(timeline_html(result), output)
+        elif fmt is Format.table:
+            out.print(timeline_table(result))
+        else:
+            _emit(result.to_json() if fmt is Format.json else result.to_csv(), output)
     except EmofuseError as e:
         raise _fail(e) from None
-    if fmt is Format.json:
-        _emit(result.to_json(), output)
-    elif fmt is Format.csv:
-        _emit(result.to_csv(), output)
-    elif output is None:
-        out.print(timeline_table(result))
-    else:
-        raise typer.BadParameter("--format table prints to the terminal; use json or csv with -o")
 
 
 @app.command()
 def predict(
-    manifest: Annotated[Path, typer.Option(help="CSV with columns id, modality, input.")],
+    manifest: Annotated[
+        Path, typer.Option(help="CSV (id, modality, input) or a manifest (.csv/.jsonl).")
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Predictions CSV.")],
     engine: Annotated[str, typer.Option(help="local (processes) or ray.")] = "local",
     workers: Annotated[int, typer.Option(help="Worker processes / Ray actors (0: here).")] = 0,
     address: Annotated[str | None, typer.Option(help="Ray cluster: auto or HOST:PORT.")] = None,
+    allow_outside: Annotated[
+        bool, typer.Option(help="Read media paths outside the manifest's folder.")
+    ] = False,
 ) -> None:
-    """Batch prediction; a bad row gets its `error` cell filled and the run carries on."""
+    """Batch prediction; a bad row gets its `error` cell filled and the run carries on.
+    A run killed midway resumes where it stopped when run again with the same -o."""
     from ..inference.predict import predict_manifest
     from ..inference.recognizer import Recognizer
     from ..utils.progress import progress_bar
 
     try:
+        check_output(output)
         rec = Recognizer.default()
         with progress_bar(err, enabled=err.is_terminal) as progress:
             preds = predict_manifest(
-                rec, manifest, progress, engine=engine, workers=workers, address=address
+                rec,
+                manifest,
+                progress,
+                engine=engine,
+                workers=workers,
+                address=address,
+                output=output,
+                allow_outside=allow_outside,
             )
+        _emit(preds.to_csv(index=False), output)
     except EmofuseError as e:
         raise _fail(e) from None
-    _emit(preds.to_csv(index=False), output)
     failed = int((preds["error"] != "").sum())
-    err.print(f"{len(preds) - failed} predicted, {failed} failed")
+    done = f"{len(preds) - failed} predicted, {failed} failed; wrote {output}"
+    err.print(done, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -160,6 +188,13 @@ def extract(
     ] = None,
     workers: Annotated[int, typer.Option(help="Worker processes / actors (0: inline).")] = 2,
     batch_size: Annotated[int, typer.Option(help="Items per batch (and per shard).")] = 32,
+    kind: Annotated[
+        str, typer.Option(help="pooled (vectors), sequence (frames/tokens) or both.")
+    ] = "pooled",
+    crop_faces: Annotated[
+        bool, typer.Option(help="Main-face crops for face/image/video encoders.")
+    ] = False,
+    fps: Annotated[float, typer.Option(help="Frames sampled per second of video.")] = 2.0,
 ) -> None:
     """Encode a manifest into a resumable feature store; only missing items are computed."""
     from ..data.manifest import Manifest
@@ -177,6 +212,9 @@ def extract(
             workers=workers,
             address=address,
             progress=err.is_terminal,
+            kind=kind,
+            crop_faces=crop_faces,
+            fps=fps,
         )
     except EmofuseError as e:
         raise _fail(e) from None
@@ -226,11 +264,18 @@ def train_default(
 def export_onnx(
     model_dir: Annotated[
         Path | None,
-        typer.Option(help="Folder with face/ and voice/ models (default: the bundled weights)."),
+        typer.Option(
+            help="Folder with face/, voice/ (or av/) models, or one model's folder "
+            "(default: the bundled weights)."
+        ),
     ] = None,
     only: Annotated[
-        str, typer.Option(help="Comma-separated subset of face,voice,text (text: MiniLM).")
-    ] = "face,voice,text",
+        str | None,
+        typer.Option(
+            help="Comma-separated subset of face,voice,av,text (text: MiniLM; default: all, "
+            "text only without --model-dir)."
+        ),
+    ] = None,
     missing: Annotated[
         bool, typer.Option("--missing", help="Only MiniLM, and only if no current export.")
     ] = False,
@@ -240,9 +285,11 @@ def export_onnx(
     from ..models.onnx.export import export_onnx as run
     from .display import onnx_table
 
+    if only is None:
+        only = "face,voice,av" + (",text" if model_dir is None else "")
     chosen = tuple(m.strip() for m in only.split(",") if m.strip())
-    if not chosen or set(chosen) - {"face", "voice", "text"}:
-        raise typer.BadParameter(f"--only takes face, voice, text; got {only!r}")
+    if not chosen or set(chosen) - {"face", "voice", "av", "text"}:
+        raise typer.BadParameter(f"--only takes face, voice, av, text; got {only!r}")
     if missing:
         from ..encoders.minilm_onnx import find_export
         from ..encoders.text import default_model_path
@@ -252,7 +299,7 @@ def export_onnx(
         chosen = ("text",)
     written = []
     try:
-        if set(chosen) & {"face", "voice"}:
+        if set(chosen) & {"face", "voice", "av"}:
             written += run(model_dir or DEFAULT_WEIGHTS, modalities=chosen)
         if "text" in chosen:
             from ..models.onnx.text_export import export_minilm
@@ -268,123 +315,27 @@ def export_onnx(
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option(help="TCP port.", min=0, max=65535)] = 8000,
     model: Annotated[
         str, typer.Option(help="'default' (the bundled models) or a model folder.")
     ] = "default",
     backend: Annotated[
         str, typer.Option(help="auto|torch|onnx: what runs the face and voice networks.")
     ] = "auto",
+    api_key: Annotated[
+        str | None,
+        typer.Option(envvar="EMOFUSE_API_KEY", help="Require this key on /v1/* (X-API-Key)."),
+    ] = None,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(help="Also accept this Host/Origin name[:port] (repeatable; * for any)."),
+    ] = None,
 ) -> None:
     """Live web page (webcam + microphone) and HTTP/WebSocket API; docs at /docs."""
     from ..serve.run import run
 
+    access = {"api_key": api_key, "allow_hosts": allow_host or []}
     try:
-        run(host=host, port=port, model=model, backend=backend)
+        run(host=host, port=port, model=model, backend=backend, **access)
     except EmofuseError as e:
         raise _fail(e) from None
-
-
-data_app = typer.Typer(no_args_is_help=True, help="Prepare, split, pair and count corpora.")
-app.add_typer(data_app, name="data")
-
-
-def _floats(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(x) for x in text.split(","))
-    except ValueError:
-        raise typer.BadParameter(f"expected comma-separated numbers, got {text!r}") from None
-
-
-@data_app.command("prepare")
-def data_prepare(
-    corpus: Annotated[str, typer.Argument(help="Corpus name (see the error for the list).")],
-    root: Annotated[Path, typer.Argument(help="The corpus folder.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Manifest (.jsonl or .csv).")],
-) -> None:
-    """Read a corpus into a manifest; print counts, label mapping and missing media."""
-    from ..data.datasets import prepare
-    from ..data.summary import counts_table, label_mapping
-
-    try:
-        m = prepare(corpus, root)
-        m.write(output)
-        missing = m.missing_media()
-    except EmofuseError as e:
-        raise _fail(e) from None
-    out.print(f"{len(m)} items from {corpus} -> {output}")
-    out.print(counts_table(m, "label"))
-    out.print("label mapping (native -> canonical):", label_mapping(m))
-    example = f", e.g. {missing[:5]}" if missing else ""
-    out.print(f"{len(missing)} items with missing media{example}")
-
-
-@data_app.command("split")
-def data_split(
-    manifest: Annotated[Path, typer.Argument(help="Manifest (.jsonl or .csv).")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Split manifest.")],
-    by: Annotated[str, typer.Option(help="Group kept in one part: speaker, session.")] = "speaker",
-    ratios: Annotated[str, typer.Option(help="train,validation,test.")] = "0.8,0.1,0.1",
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    allow_leak: Annotated[bool, typer.Option(help="Report leaks instead of failing.")] = False,
-) -> None:
-    """Assign a person-disjoint (or session-disjoint) train/validation/test split."""
-    from ..data.manifest import Manifest
-    from ..data.pairing import stats_table
-    from ..data.splits import check_leakage, speaker_split
-    from ..data.summary import frame_table
-
-    try:
-        m = speaker_split(Manifest.read(manifest), _floats(ratios), seed=seed, group=by)
-        report = check_leakage(m, groups=(by,), allow=allow_leak)
-        m.write(output)
-    except EmofuseError as e:
-        raise _fail(e) from None
-    out.print(frame_table(stats_table(m), title=f"{len(m)} items split by {by} -> {output}"))
-    if len(report):
-        out.print(frame_table(report.set_index("column"), title="leaking persons"))
-
-
-@data_app.command("pair")
-def data_pair(
-    manifests: Annotated[list[Path], typer.Argument(help="2 or 3 unimodal manifests.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Paired manifest.")],
-    stats: Annotated[Path | None, typer.Option(help="Also write the table as CSV.")] = None,
-    ratios: Annotated[str, typer.Option(help="train,validation,test.")] = "0.8,0.1,0.1",
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-) -> None:
-    """Pair voice/face/text manifests by emotion (and gender, age) into one manifest."""
-    from ..data.manifest import Manifest
-    from ..data.pairing import pair_manifests
-    from ..data.summary import frame_table
-    from ..utils.io import write_atomic
-
-    try:
-        ms = [Manifest.read(p) for p in manifests]
-        paired, table = pair_manifests(ms, ratio=_floats(ratios), seed=seed)
-        paired.write(output)
-    except EmofuseError as e:
-        raise _fail(e) from None
-    if stats is not None:
-        write_atomic(stats, table.to_csv().encode())
-    out.print(frame_table(table, title=f"{len(paired)} paired items -> {output}"))
-
-
-@data_app.command("stats")
-def data_stats(
-    manifest: Annotated[Path, typer.Argument(help="Manifest (.jsonl or .csv).")],
-    plot: Annotated[Path | None, typer.Option(help="Save bar charts here (PNG).")] = None,
-) -> None:
-    """Items per label, split, speaker and gender (and a bar chart)."""
-    from ..data.manifest import Manifest
-    from ..data.summary import STAT_COLUMNS, counts_table, plot_stats
-
-    try:
-        m = Manifest.read(manifest)
-    except EmofuseError as e:
-        raise _fail(e) from None
-    out.print(f"{len(m)} items in {manifest}")
-    for column in STAT_COLUMNS:
-        out.print(counts_table(m, column))
-    if plot is not None:
-        out.print(f"wrote {plot_stats(m, plot)}")

@@ -20,10 +20,12 @@ are relative to ``root`` (or absolute, e.g. in a paired manifest). The root is w
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import numbers
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +60,7 @@ COLUMNS: tuple[str, ...] = (
 MEDIA_COLUMNS: tuple[str, ...] = ("audio", "video", "image")
 NUMERIC_COLUMNS: tuple[str, ...] = ("start", "end", "valence", "arousal", "dominance")
 ROOT_FIELD = "root"  # written on every row; not a frame column
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def _is_null(value: Any) -> bool:
@@ -163,7 +166,7 @@ class Manifest:
             raise UsageError(f"unsupported manifest format {path}: use .jsonl or .csv")
         if not path.is_file():
             raise DataError(f"manifest not found: {path}")
-        rows = _read_jsonl(path) if suffix == ".jsonl" else _read_csv(path)
+        rows = _read_rows(path)
         roots = {r.pop(ROOT_FIELD, None) for r in rows}
         roots.discard(None)
         if len(roots) > 1:
@@ -249,6 +252,8 @@ def _normalize(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _unfold(row: dict[str, Any], where: str) -> dict[str, Any]:
+    if not isinstance(row.get(ROOT_FIELD, ""), (str, type(None))):  # a list would not even hash
+        raise DataError(f"malformed manifest row {where}: '{ROOT_FIELD}' must be a folder path")
     extra = row.get("extra")
     if extra is None:
         return row
@@ -260,41 +265,100 @@ def _unfold(row: dict[str, Any], where: str) -> dict[str, Any]:
     return {**row, "extra": None, **extra}
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    with path.open(encoding="utf-8") as f:
+def scan_rows(path: str | Path) -> Iterator[tuple[str, dict[str, Any] | DataError]]:
+    """``(where, row)`` per item of a ``.jsonl``/``.csv`` manifest, ``row`` a dict or the
+    :class:`DataError` that makes it malformed (``where`` is ``file:line``): a reader that
+    reports bad rows one by one, for batch jobs that carry on past them.
+    :meth:`Manifest.read` stops at the first one instead."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".jsonl", ".csv"):
+        raise UsageError(f"unsupported manifest format {path}: use .jsonl or .csv")
+    if not path.is_file():
+        raise DataError(f"manifest not found: {path}")
+    yield from (_scan_jsonl(path) if suffix == ".jsonl" else _scan_csv(path))
+
+
+def _bad(where: str, why: str) -> DataError:
+    return DataError(f"malformed manifest line {where}: {why}")
+
+
+def _undecodable(values: Iterable[Any]) -> bool:
+    """Text read with ``surrogateescape`` holds lone surrogates where bytes were not UTF-8."""
+    return any(isinstance(v, str) and _SURROGATE.search(v) for v in values)
+
+
+def _scan_jsonl(path: Path) -> Iterator[tuple[str, dict[str, Any] | DataError]]:
+    with path.open(encoding="utf-8", errors="surrogateescape") as f:
         for lineno, line in enumerate(f, start=1):
             if not line.strip():
                 continue
             where = f"{path}:{lineno}"
+            if _undecodable([line]):
+                yield where, _bad(where, "not valid UTF-8")
+                continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
-                raise DataError(f"malformed manifest line {where}: {e.msg}") from None
+                yield where, _bad(where, e.msg)
+                continue
             if not isinstance(row, dict) or "id" not in row:
-                raise DataError(f"malformed manifest line {where}: expected an object with 'id'")
-            rows.append(_unfold(row, where))
-    return rows
+                yield where, _bad(where, "expected an object with 'id'")
+                continue
+            yield where, _checked(row, where)
 
 
-def _read_csv(path: Path) -> list[dict[str, Any]]:
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-        raise DataError(f"malformed manifest {path}: {e}") from None
-    if "id" not in raw.columns:
-        raise DataError(f"malformed manifest {path}: no 'id' column")
-    rows = []
-    for i, rec in enumerate(raw.to_dict("records")):
-        where = f"{path}:{i + 2}"  # line 1 is the header
-        row: dict[str, Any] = {k: (None if v == "" else v) for k, v in rec.items()}
+def _scan_csv(path: Path) -> Iterator[tuple[str, dict[str, Any] | DataError]]:
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
+        reader = csv.reader(f)
         try:
+            header = next(reader)
+        except StopIteration:
+            raise DataError(f"malformed manifest {path}: the file is empty") from None
+        except csv.Error as e:
+            raise DataError(f"malformed manifest {path}: {e}") from None
+        if "id" not in header:
+            raise DataError(f"malformed manifest {path}: no 'id' column")
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as e:  # e.g. a field over the size limit: this row only
+                yield f"{path}:{reader.line_num}", _bad(f"{path}:{reader.line_num}", str(e))
+                continue
+            where = f"{path}:{reader.line_num}"
+            if not values:
+                continue
+            if len(values) > len(header):  # fewer: the missing ones are empty
+                yield where, _bad(where, f"{len(values)} fields, the header has {len(header)}")
+            elif _undecodable(values):
+                yield where, _bad(where, "not valid UTF-8")
+            else:
+                row = {k: (None if v == "" else v) for k, v in zip(header, values)}
+                yield where, _checked(row, where, from_csv=True)
+
+
+def _checked(row: dict[str, Any], where: str, from_csv: bool = False) -> dict | DataError:
+    """Numeric columns as floats and ``extra`` unfolded (CSV: parsed from JSON)."""
+    try:
+        if from_csv:
             for c in NUMERIC_COLUMNS:
                 if row.get(c) is not None:
                     row[c] = float(row[c])
             if row.get("extra") is not None:
                 row["extra"] = json.loads(row["extra"])
-        except (ValueError, json.JSONDecodeError) as e:
-            raise DataError(f"malformed manifest line {where}: {e}") from None
-        rows.append(_unfold(row, where))
+        return _unfold(row, where)
+    except (ValueError, json.JSONDecodeError) as e:
+        return _bad(where, str(e))
+    except DataError as e:
+        return e
+
+
+def _read_rows(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for _, row in scan_rows(path):
+        if isinstance(row, DataError):
+            raise row
+        rows.append(row)
     return rows

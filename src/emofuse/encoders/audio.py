@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,8 @@ class LogMelStatsConfig(EncoderConfig):
 class LogMelStats:
     """Per-band mean and standard deviation of log-mels over time: ``(N, 2 * n_mels)``.
 
-    A fast, weight-free voice baseline.
+    A fast, weight-free voice baseline. ``encode_sequence`` gives the log-mel frames it
+    pools: ``(T, n_mels)`` per wave, one row every ``hop`` samples.
     """
 
     modality = "voice"
@@ -50,16 +52,31 @@ class LogMelStats:
     def dim(self) -> int:
         return 2 * self.config.n_mels
 
-    def encode(self, batch: list[np.ndarray]) -> np.ndarray:
+    @property
+    def sequence_dim(self) -> int:
+        return self.config.n_mels
+
+    @property
+    def sequence_hop(self) -> float:
+        return self.config.hop / self.config.sample_rate
+
+    def _log_mels(self, batch: list[np.ndarray]) -> Iterator[Any]:
         from ..media.audio_features import log_mel
 
         c = self.config
-        rows = []
         for i, wave in enumerate(batch):
-            wave = as_mono(wave, i)
-            m = log_mel(wave, c.sample_rate, c.n_fft, c.hop, c.n_mels)  # (n_mels, T)
-            rows.append(np.concatenate([m.mean(-1).numpy(), m.std(-1, unbiased=False).numpy()]))
+            yield log_mel(as_mono(wave, i), c.sample_rate, c.n_fft, c.hop, c.n_mels)  # (n_mels, T)
+
+    def encode(self, batch: list[np.ndarray]) -> np.ndarray:
+        rows = [
+            np.concatenate([m.mean(-1).numpy(), m.std(-1, unbiased=False).numpy()])
+            for m in self._log_mels(batch)
+        ]
         return as_float32(rows, len(batch), self.dim) if rows else empty(self.dim)
+
+    def encode_sequence(self, batch: list[np.ndarray]) -> list[np.ndarray]:
+        """The log-mel frames ``(T, n_mels)`` of each wave, float32."""
+        return [np.ascontiguousarray(m.numpy().T) for m in self._log_mels(batch)]
 
     def fingerprint(self) -> str:
         return config_fingerprint(self.config, "logmel_stats-v1")

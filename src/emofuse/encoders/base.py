@@ -26,12 +26,32 @@ Third parties plug in without editing emofuse::
 
 Batch items by modality: ``str`` (text); float32 mono 16 kHz 1-D array (voice); RGB
 ``uint8`` ``(H, W, 3)`` (image, face; face also takes gray ``(48, 48)``); a list of RGB
-frames (video).
+frames (video). A face encoder that pools over time (``default_face``) also takes, per
+item, a list of face crops: the sampled frames of a video row (see
+:mod:`emofuse.features.inputs`).
 
 ``fingerprint()`` identifies what defines the features: the weights *and* the
 feature-defining config fields (layer, pooling, ...), but not runtime knobs such as
 ``batch_size`` (listed in ``EncoderConfig.runtime_fields``). A cache key is therefore
 ``(name, fingerprint(), emofuse version, item content hash)``.
+
+Sequences (optional; what attention fusion reads). An encoder may also provide
+``encode_sequence(batch) -> list[np.ndarray]``: one C-contiguous float32 array
+``(T_i, sequence_dim)`` per item, ``T_i >= 1`` rows in time (audio frames, video frames)
+or token order, the rows *before* pooling, so ``encode`` is a pooling of them (not
+necessarily the mean: ``logmel_stats`` pools mean and std). ``sequence_dim`` defaults to
+``dim`` (``logmel_stats``: ``n_mels``, its pooled vector is ``2 * n_mels``);
+``sequence_hop`` gives the seconds between rows of a time sequence (``None`` for tokens
+or irregular rows). An empty batch gives ``[]``; the same input gives the same arrays.
+The feature store keeps sequences ragged next to pooled vectors
+(``extract(..., kind="sequence"|"both")``, ``load_sequences``), and
+``emofuse.features.pad_sequences`` batches them with a mask::
+
+    >>> enc = build_encoder("logmel_stats", n_mels=32)
+    >>> [s.shape for s in enc.encode_sequence([np.zeros(16000, "float32")])]
+    [(101, 32)]
+    >>> has_sequence(enc), sequence_dim(enc), enc.sequence_hop
+    (True, 32, 0.01)
 """
 
 from __future__ import annotations
@@ -60,6 +80,7 @@ __all__ = [
     "Encoder",
     "EncoderConfig",
     "EncoderEntry",
+    "SequenceEncoder",
     "build_encoder",
     "config_fingerprint",
     "convert_overrides",
@@ -67,8 +88,10 @@ __all__ = [
     "encoder_names",
     "encoder_spec",
     "get_entry",
+    "has_sequence",
     "parse_set_options",
     "register_encoder",
+    "sequence_dim",
 ]
 
 
@@ -99,6 +122,25 @@ class Encoder(Protocol):
         ...
 
 
+@runtime_checkable
+class SequenceEncoder(Encoder, Protocol):
+    """An encoder that also returns the rows it pools (see the module docstring)."""
+
+    def encode_sequence(self, batch: list) -> list[np.ndarray]:
+        """One float32 ``(T_i, sequence_dim)`` array per item, ``T_i >= 1``."""
+        ...
+
+
+def has_sequence(encoder: Any) -> bool:
+    """Whether ``encoder`` provides ``encode_sequence``."""
+    return callable(getattr(encoder, "encode_sequence", None))
+
+
+def sequence_dim(encoder: Any) -> int:
+    """Width of ``encoder``'s sequence rows (``sequence_dim``, else ``dim``)."""
+    return int(getattr(encoder, "sequence_dim", None) or encoder.dim)
+
+
 @dataclass(frozen=True)
 class EncoderEntry:
     """A registry row."""
@@ -118,6 +160,7 @@ ENCODERS = Registry(
     {
         "minilm": "emofuse.encoders.text:MiniLM",
         "logmel_stats": "emofuse.encoders.audio:LogMelStats",
+        "tfidf": "emofuse.encoders.tfidf:Tfidf",
         "egemaps": "emofuse.encoders.opensmile:EGeMAPS",
         "compare": "emofuse.encoders.opensmile:ComParE",
         "hf_text": "emofuse.encoders.hf.text:HFText",

@@ -87,6 +87,20 @@ class MiniLMEncoder:
         )
         return np.asarray(emb, dtype=np.float32)
 
+    def encode_tokens(self, texts: list[str]) -> list[np.ndarray]:
+        """Per text, the transformer's token embeddings ``(T, 384)`` (padding removed,
+        [CLS] and [SEP] included, not normalised): what :meth:`encode` mean-pools."""
+        if len(texts) == 0:
+            return []
+        out = self._model().encode(
+            list(texts),
+            batch_size=self.batch_size,
+            output_value="token_embeddings",
+            convert_to_numpy=False,
+            convert_to_tensor=False,
+        )
+        return [np.ascontiguousarray(t.float().cpu().numpy()) for t in out]
+
     def fingerprint(self) -> str:
         """Hash of the weights (size + first MiB): part of every embedding cache key."""
         weights = self.path / "model.safetensors"
@@ -122,10 +136,12 @@ class MiniLMConfig(EncoderConfig):
 
 @register_encoder("minilm", MiniLMConfig)
 class MiniLM:
-    """all-MiniLM-L6-v2 sentence embeddings, L2-normalised, ``(N, 384)``."""
+    """all-MiniLM-L6-v2 sentence embeddings, L2-normalised, ``(N, 384)``;
+    ``encode_sequence``: the token embeddings ``(T, 384)`` they pool."""
 
     modality = "text"
     dim = 384
+    sequence_hop = None  # tokens, not time
 
     def __init__(self, config: MiniLMConfig | None = None):
         self.config = config or MiniLMConfig()
@@ -135,6 +151,11 @@ class MiniLM:
         if any(not isinstance(t, str) for t in batch):
             raise DataError("minilm encodes strings")
         return self.impl.encode(list(batch))
+
+    def encode_sequence(self, batch: list[str]) -> list[np.ndarray]:
+        if any(not isinstance(t, str) for t in batch):
+            raise DataError("minilm encodes strings")
+        return self.impl.encode_tokens(list(batch))
 
     def fingerprint(self) -> str:
         return config_fingerprint(self.config, self.impl.fingerprint())

@@ -1,124 +1,128 @@
-"""Where feature extraction runs: a local process pool or Ray Data.
+"""Where batch work runs: in this process, a local process pool or Ray Data.
 
-Both engines take batches of plain data (item refs), have each worker build the encoder
-once from its name and config (never a pickled encoder object), and hand the vectors back
-to the driver, which writes them through the one :class:`~emofuse.features.store.FeatureStore`
-code path. Same inputs, same encoder config: same features, whichever engine ran.
+One implementation for every batch job (feature extraction, batch prediction). A job is a
+:class:`WorkerSpec` (plain data: the ``"module:attr"`` of a factory and its keyword
+arguments) plus an iterable of ``(tag, payload)`` pairs. Each worker builds its callable
+once, ``worker = import_path(factory)(**kwargs)``, then returns ``worker(payload)`` for each
+payload it gets; the driver hands every result to ``sink(tag, result)`` as it arrives (in
+completion order: the sink puts it in place). Payloads and results are plain data (JSON
+types) and numpy arrays, never pickled objects of ours: Ray moves them packed as ``.npz``.
+The engines layer knows nothing of what the workers do, so a higher layer (inference)
+passes its own factory down without this layer importing it.
 
-``run_local(encoder, batches, sink, workers=2)``; ``workers=0`` encodes in this process
-with ``encoder`` itself. ``run_ray(..., address=None)`` starts a local Ray (2 CPUs) unless
-``address`` names a cluster (``"auto"`` or ``"host:port"``).
+>>> out = []
+>>> spec = WorkerSpec("mypkg.work:Worker", {"model": "m/"})  # Worker(model="m/")(payload)
+>>> run_batches(spec, [("a", 1)], lambda tag, r: out.append((tag, r)), workers=0,
+...             inline=lambda payload: payload + 1)   # in this process: no spec needed
+>>> out
+[('a', 2)]
+
+``engine="local"``: ``workers`` processes (``0``: in this process, with ``inline`` when
+given); at most two payloads per worker are in flight, so memory stays bounded.
+``engine="ray"``: Ray Data actors; ``address`` names a cluster (``"auto"``,
+``"host:port"``), else a local Ray (``workers`` CPUs) is started and shut down.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import importlib
 import io
 import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..errors import EmofuseError, MissingExtraError
+from ..errors import MissingExtraError, UsageError
+from ..utils.registry import import_path
 
-Sink = Callable[[Any, "np.ndarray | None", dict[int, str]], None]
-
-
-# ---- the worker side --------------------------------------------------------------------
-
-
-def encoder_spec(encoder: Any) -> dict[str, Any]:
-    """Plain data a worker rebuilds the encoder from (the module registers it)."""
-    cfg = encoder.config
-    config = cfg.to_dict() if hasattr(cfg, "to_dict") else dataclasses.asdict(cfg)
-    return {"name": encoder.name, "config": config, "module": type(encoder).__module__}
+ENGINES = ("local", "ray")
+Sink = Callable[[Any, Any], None]
 
 
-def build_from_spec(spec: dict[str, Any]) -> Any:
-    from ..encoders.base import ENCODERS, build_encoder
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What a worker process builds its callable from: ``import_path(factory)(**kwargs)``.
 
-    if spec["name"] not in ENCODERS and spec.get("module"):
-        importlib.import_module(spec["module"])  # third-party/test encoders register here
-    return build_encoder(spec["name"], **spec["config"])
+    ``factory`` comes from code (a module of emofuse or of a caller), never from a file.
+    """
+
+    factory: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def build(self) -> Callable[[Any], Any]:
+        return import_path(self.factory)(**self.kwargs)
 
 
-def _message(e: Exception) -> str:
-    return str(e) if isinstance(e, EmofuseError) else f"{type(e).__name__}: {e}"
+def check_engine(engine: str) -> str:
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+    return engine
 
 
-def encode_refs(encoder: Any, refs: list[str]) -> tuple[np.ndarray | None, dict[int, str]]:
-    """Load and encode ``refs``: vectors of the items that worked, errors by position."""
-    from .inputs import load_input
+def run_batches(
+    spec: WorkerSpec,
+    payloads: Iterable[tuple[Any, Any]],
+    sink: Sink,
+    *,
+    engine: str = "local",
+    workers: int = 2,
+    address: str | None = None,
+    inline: Callable[[Any], Any] | None = None,
+) -> None:
+    """Run ``spec``'s worker on every payload of ``(tag, payload)`` pairs; ``sink(tag, result)``.
 
-    inputs, ok, errors = [], [], {}
-    for i, ref in enumerate(refs):
-        try:
-            inputs.append(load_input(encoder.modality, ref))
-            ok.append(i)
-        except Exception as e:  # an unreadable item is recorded, the batch goes on
-            errors[i] = _message(e)
-    if not inputs:
-        return None, errors
-    try:
-        return np.asarray(encoder.encode(inputs), dtype=np.float32), errors
-    except Exception:  # find the culprit(s) one item at a time
-        rows = []
-        for i, item in zip(ok, inputs):
-            try:
-                rows.append(np.asarray(encoder.encode([item]), dtype=np.float32)[0])
-            except Exception as e:
-                errors[i] = _message(e)
-        return (np.stack(rows) if rows else None), errors
+    ``inline``: the callable to use in this process when ``workers == 0`` (e.g. an
+    already loaded model); without it one is built from ``spec``.
+    """
+    check_engine(engine)
+    if engine == "ray":
+        _run_ray(spec, payloads, sink, workers=workers, address=address)
+    elif workers <= 0:
+        worker = inline if inline is not None else spec.build()
+        for tag, payload in payloads:
+            sink(tag, worker(payload))
+    else:
+        _run_pool(spec, payloads, sink, workers)
 
+
+# ---- local process pool -----------------------------------------------------------------
 
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(spec: dict[str, Any]) -> None:
-    _WORKER["encoder"] = build_from_spec(spec)
+def _init_worker(spec: WorkerSpec) -> None:
+    _WORKER["fn"] = spec.build()
 
 
-def _encode_in_worker(refs: list[str]) -> tuple[np.ndarray | None, dict[int, str]]:
-    return encode_refs(_WORKER["encoder"], refs)
+def _call_worker(payload: Any) -> Any:
+    return _WORKER["fn"](payload)
 
 
-# ---- local ------------------------------------------------------------------------------
-
-
-def run_local(
-    encoder: Any, batches: Iterable[Any], sink: Sink, *, workers: int = 2, **_: Any
-) -> None:
-    """Encode ``batches`` with a pool of ``workers`` processes (0: in this process)."""
-    if workers <= 0:
-        for batch in batches:
-            sink(batch, *encode_refs(encoder, batch.refs))
-        return
+def _run_pool(spec: WorkerSpec, payloads: Iterable, sink: Sink, workers: int) -> None:
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")  # no fork after torch/BLAS threads started
-    spec = encoder_spec(encoder)
     with ProcessPoolExecutor(
         workers, mp_context=ctx, initializer=_init_worker, initargs=(spec,)
     ) as pool:
         running: dict[Future, Any] = {}
-        for batch in batches:  # at most 2 batches per worker in flight: bounded memory
-            running[pool.submit(_encode_in_worker, batch.refs)] = batch
+        for tag, payload in payloads:  # at most 2 payloads per worker in flight
+            running[pool.submit(_call_worker, payload)] = tag
             if len(running) >= 2 * workers:
-                _drain(running, sink, FIRST_COMPLETED)
+                _drain(running, sink)
         while running:
-            _drain(running, sink, FIRST_COMPLETED)
+            _drain(running, sink)
 
 
-def _drain(running: dict[Future, Any], sink: Sink, when: str) -> None:
-    done, _ = wait(list(running), return_when=when)
+def _drain(running: dict[Future, Any], sink: Sink) -> None:
+    done, _ = wait(list(running), return_when=FIRST_COMPLETED)
     for fut in done:
-        sink(running.pop(fut), *fut.result())
+        sink(running.pop(fut), fut.result())
 
 
 # ---- ray --------------------------------------------------------------------------------
@@ -152,53 +156,73 @@ def ray_session(address: str | None = None, workers: int = 2) -> Iterator[Any]:
             ray.shutdown()
 
 
-class RayEncoder:
-    """Ray Data callable class: builds the encoder once per actor."""
+class RayWorker:
+    """Ray Data callable class: builds the worker once per actor, runs one payload a row."""
 
-    def __init__(self, spec: dict[str, Any]):
-        self.encoder = build_from_spec(spec)
+    def __init__(self, factory: str, kwargs: dict[str, Any]):
+        self.fn = WorkerSpec(factory, kwargs).build()
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        out_x, out_err = [], []
-        for refs in batch["refs"]:
-            x, errors = encode_refs(self.encoder, json.loads(refs))
-            buf = io.BytesIO()
-            if x is not None:
-                np.save(buf, x, allow_pickle=False)
-            out_x.append(buf.getvalue())
-            out_err.append(json.dumps(errors))
-        return {
-            "i": np.asarray(batch["i"]),
-            "x": np.array(out_x, dtype=object),
-            "errors": np.array(out_err, dtype=object),
-        }
+        out = [pack(self.fn(unpack(data))) for data in batch["payload"]]
+        return {"i": np.asarray(batch["i"]), "result": np.array(out, dtype=object)}
 
 
-def run_ray(
-    encoder: Any,
-    batches: Iterable[Any],
-    sink: Sink,
-    *,
-    workers: int = 2,
-    address: str | None = None,
-    **_: Any,
+def _run_ray(
+    spec: WorkerSpec, payloads: Iterable, sink: Sink, *, workers: int, address: str | None
 ) -> None:
-    """Encode ``batches`` with Ray Data actors (``workers`` of them)."""
-    pending = list(batches)  # refs only (texts or paths), not media
+    pending = list(payloads)  # plain data (texts, paths), not media
     if not pending:
         return
     with ray_session(address, workers) as ray:
-        items = [{"i": k, "refs": json.dumps(b.refs)} for k, b in enumerate(pending)]
+        items = [{"i": k, "payload": pack(p)} for k, (_, p) in enumerate(pending)]
         ds = ray.data.from_items(items, override_num_blocks=min(len(items), 200))
         ds = ds.map_batches(
-            RayEncoder,
-            fn_constructor_kwargs={"spec": encoder_spec(encoder)},
+            RayWorker,
+            fn_constructor_kwargs={"factory": spec.factory, "kwargs": spec.kwargs},
             batch_size=1,
             concurrency=max(1, workers),
             num_cpus=1,
         )
         for row in ds.iter_rows():
-            data = row["x"]
-            x = np.load(io.BytesIO(data), allow_pickle=False) if data else None
-            errors = {int(k): v for k, v in json.loads(row["errors"]).items()}
-            sink(pending[int(row["i"])], x, errors)
+            sink(pending[int(row["i"])][0], unpack(row["result"]))
+
+
+# ---- transport: plain data + arrays as one .npz, no pickle -------------------------------
+
+
+def pack(obj: Any) -> bytes:
+    """``obj`` (JSON types, tuples as lists, numpy arrays anywhere) as ``.npz`` bytes."""
+    arrays: dict[str, np.ndarray] = {}
+
+    def strip(x: Any) -> Any:
+        if isinstance(x, np.ndarray):
+            arrays[f"a{len(arrays)}"] = x
+            return {"__array__": f"a{len(arrays) - 1}"}
+        if isinstance(x, dict):
+            return {k: strip(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [strip(v) for v in x]
+        return x
+
+    doc = json.dumps(strip(obj)).encode()
+    buf = io.BytesIO()
+    np.savez(buf, __json__=np.frombuffer(doc, np.uint8), **arrays)
+    return buf.getvalue()
+
+
+def unpack(data: bytes) -> Any:
+    """The inverse of :func:`pack` (arrays loaded without pickle)."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    doc = json.loads(arrays.pop("__json__").tobytes())
+
+    def fill(x: Any) -> Any:
+        if isinstance(x, dict):
+            if set(x) == {"__array__"}:
+                return arrays[x["__array__"]]
+            return {k: fill(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [fill(v) for v in x]
+        return x
+
+    return fill(doc)

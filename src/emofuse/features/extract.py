@@ -1,5 +1,10 @@
 """Encode a manifest into a feature store: plan the missing items, run an engine, record.
 
+``kind``: ``"pooled"`` (one vector per item, :func:`load_features`), ``"sequence"`` (the
+encoder's ``encode_sequence`` rows, :func:`load_sequences`) or ``"both"``. A row's
+``start``/``end`` (seconds) cut its audio or video; ``crop_faces=True`` gives a
+face/image/video encoder the main face crop of each image or sampled frame.
+
 >>> summary = extract(Manifest.read("m.jsonl"), build_encoder("minilm"), "feats")  # doctest: +SKIP
 >>> print(summary)                                                                # doctest: +SKIP
 1109 items: 1109 computed, 0 cached, 0 failed in 3.1s (357.7 items/s computed)
@@ -7,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,12 +22,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, UsageError
-from .engines import run_local, run_ray
-from .inputs import item_ref
+from .engines import ENGINES, check_engine, run_batches
+from .inputs import VIDEO_FPS, InputOptions, ItemRef, input_tag, item_ref
 from .keys import content_hash, encoder_prefix, item_key
 from .store import FeatureStore
+from .worker import EncodeWorker, worker_spec
 
-ENGINES = ("local", "ray")
+KINDS = {"pooled": ("pooled",), "sequence": ("sequence",), "both": ("pooled", "sequence")}
+__all__ = ["ENGINES", "KINDS", "Summary", "extract"]
 
 
 @dataclass
@@ -45,11 +53,20 @@ class Summary:
 
 @dataclass
 class Batch:
-    """Items to compute: ids, keys and refs (text or path); all plain data for workers."""
+    """Items to compute: ids, keys and refs (:class:`.inputs.ItemRef` as dicts): plain data."""
 
     ids: list[str]
     keys: list[str]
-    refs: list[str]
+    refs: list[dict[str, Any]]
+
+
+def row_key(
+    manifest: Any, row: Any, modality: str, prefix: bytes, options: InputOptions
+) -> tuple[ItemRef, str]:
+    """A manifest row's input and its store key (``prefix``: :func:`encoder_prefix`)."""
+    ref = item_ref(manifest, row, modality)
+    tag = input_tag(modality, ref, options)
+    return ref, item_key(prefix, content_hash(modality, ref.value), tag)
 
 
 def _plan(
@@ -59,8 +76,11 @@ def _plan(
     batch_size: int,
     summary: Summary,
     order: tuple[list[str], list[str | None]],
+    options: InputOptions,
+    kinds: tuple[str, ...],
 ) -> Iterator[Batch]:
     """Stream the manifest: key every row, yield batches of the missing ones."""
+    modality = encoder.modality
     prefix = encoder_prefix(encoder)
     pending = Batch([], [], [])
     failures: list[tuple[str, str | None, str]] = []
@@ -68,8 +88,7 @@ def _plan(
         item_id = str(row["id"])
         key: str | None = None
         try:
-            ref = item_ref(manifest, row, encoder.modality)
-            key = item_key(prefix, content_hash(encoder.modality, ref))
+            ref, key = row_key(manifest, row, modality, prefix, options)
         except DataError as e:
             failures.append((item_id, None, str(e)))
         order[0].append(item_id)
@@ -77,7 +96,7 @@ def _plan(
         summary.total += 1
         if key is None:
             continue
-        if store.has(key):
+        if all(store.has(key, kind) for kind in kinds):
             summary.cached += 1
         elif key in store.errors:
             summary.failed += 1
@@ -85,7 +104,7 @@ def _plan(
         else:
             pending.ids.append(item_id)
             pending.keys.append(key)
-            pending.refs.append(ref)
+            pending.refs.append(dataclasses.asdict(ref))
             if len(pending.ids) >= batch_size:
                 yield pending
                 pending = Batch([], [], [])
@@ -107,6 +126,10 @@ def extract(
     workers: int = 2,
     address: str | None = None,
     progress: bool | Callable[[int, int], None] = True,
+    kind: str = "pooled",
+    crop_faces: bool = False,
+    face_size: int = 48,
+    fps: float = VIDEO_FPS,
 ) -> Summary:
     """Encode every manifest item not yet in the store at ``store_path``.
 
@@ -114,36 +137,59 @@ def extract(
     process) or ``"ray"`` (Ray Data; ``address`` of a cluster, else a local one). Each
     worker builds the encoder once from its name and config. Unreadable items are
     recorded with their error and the run carries on. ``progress``: a Rich bar (True) or
-    a ``callback(done, total)``.
+    a ``callback(done, total)``. ``kind``: ``"pooled"``, ``"sequence"`` or ``"both"``.
+    ``crop_faces``/``face_size``: main-face crops for face/image/video encoders; ``fps``:
+    frames sampled from a video row (default 2). Segments (a row's ``start``/``end``),
+    crops and a non-default ``fps`` are part of the item's key.
     """
-    if engine not in ENGINES:
-        raise UsageError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+    from ..encoders.base import has_sequence
+
+    check_engine(engine)
     if batch_size < 1:
         raise UsageError(f"batch_size must be >= 1, got {batch_size}")
+    if kind not in KINDS:
+        raise UsageError(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")
+    kinds = KINDS[kind]
+    if "sequence" in kinds and not has_sequence(encoder):
+        raise UsageError(f"encoder {encoder.name!r} has no encode_sequence; use kind='pooled'")
+    options = InputOptions(crop_faces, face_size, fps).check(encoder.modality)
     store = FeatureStore(store_path)
     summary = Summary()
     order: tuple[list[str], list[str | None]] = ([], [])
     started = time.perf_counter()
-    batches = _plan(manifest, encoder, store, batch_size, summary, order)
-    run = run_ray if engine == "ray" else run_local
+    batches = _plan(manifest, encoder, store, batch_size, summary, order, options, kinds)
     total = len(manifest)
 
     with _progress(progress, total) as advance:
         advance(0)
 
-        def sink(batch: Batch, vectors: np.ndarray | None, errors: dict[int, str]) -> None:
+        def sink(batch: Batch, result: dict[str, Any]) -> None:
+            errors = {int(i): m for i, m in result["errors"].items()}
             ok = [i for i in range(len(batch.ids)) if i not in errors]
-            if ok and vectors is not None:
-                store.write_batch([batch.ids[i] for i in ok], [batch.keys[i] for i in ok], vectors)
+            if ok and (result["x"] is not None or result["seq"] is not None):
+                seq, offsets = result["seq"], result["offsets"]
+                sequences = None if seq is None else np.split(seq, offsets[1:-1])
+                ids, keys = [batch.ids[i] for i in ok], [batch.keys[i] for i in ok]
+                store.write_batch(ids, keys, result["x"], sequences)
             store.write_errors([(batch.ids[i], batch.keys[i], m) for i, m in errors.items()])
             summary.computed += len(ok)
             summary.failed += len(errors)
             summary.errors.update({batch.ids[i]: m for i, m in errors.items()})
             advance(summary.computed + summary.cached + summary.failed)
 
-        run(encoder, batches, sink, workers=workers, address=address)
+        run_batches(
+            worker_spec(encoder, options, kinds),
+            ((b, b.refs) for b in batches),
+            sink,
+            engine=engine,
+            workers=workers,
+            address=address,
+            inline=EncodeWorker(
+                kinds=list(kinds), options=dataclasses.asdict(options), built=encoder
+            ),
+        )
         advance(summary.computed + summary.cached + summary.failed)
-    store.write_order(order[0], order[1], summary.errors)
+    store.write_order(order[0], order[1], summary.errors, kinds)
     summary.seconds = time.perf_counter() - started
     return summary
 

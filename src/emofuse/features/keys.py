@@ -1,8 +1,11 @@
 """Feature keys: sha256 over what defines an item's features, nothing about how they ran.
 
 An item's key covers the encoder name, its feature-defining config (sorted JSON of
-``config.identity()``), ``encoder.fingerprint()``, the emofuse version and the item's
-content hash (file bytes for media, the text for text).
+``config.identity()``), ``encoder.fingerprint()``, the emofuse version, the item's
+content hash (file bytes for media, the text for text) and its input tag (the row's
+segment and the input options that change what the encoder sees, e.g. face crops; see
+:func:`emofuse.features.inputs.input_tag`). Pooled vectors and sequences of one item
+share its key; the store tells them apart by kind.
 """
 
 from __future__ import annotations
@@ -52,5 +55,7 @@ def content_hash(modality: str, ref: str) -> str:
     return h.hexdigest()
 
 
-def item_key(prefix: bytes, content: str) -> str:
-    return hashlib.sha256(prefix + content.encode()).hexdigest()
+def item_key(prefix: bytes, content: str, tag: str = "") -> str:
+    """sha256 over the encoder prefix, the content hash and the input tag (if any)."""
+    data = prefix + content.encode() + (b"|" + tag.encode() if tag else b"")
+    return hashlib.sha256(data).hexdigest()

@@ -1,80 +1,131 @@
-"""Batch prediction over a manifest of mixed inputs.
+"""Batch prediction over a manifest of mixed inputs, resumable after ``kill -9``.
 
-The manifest is a CSV with columns ``id, modality, input``: modality is ``text``,
-``voice``, ``face`` or ``video``; input is the text itself or a file path relative to
-the manifest. Each output row has ``id, label, confidence, p_<label>...`` and ``error``;
-a bad row gets its error filled and the run carries on.
+Rows are read by :mod:`.batch_input` (``id, modality, input`` CSVs or manifests with
+``text``/``audio``/``image``/``video`` columns and ``start``/``end`` segments). Each output
+row has ``id, label, confidence, modalities, p_<label>...`` and ``error``; a bad row gets
+its error filled and the run carries on. The work runs on the feature engines
+(:func:`emofuse.features.engines.run_batches`: in this process, a process pool or Ray).
+With ``output``, finished rows are journalled next to it (``.<name>.partial.jsonl``), so a
+killed run resumes without recomputing them; the CSV is written atomically at the end.
 
->>> df = predict_manifest(Recognizer.default(), "inputs.csv")    # doctest: +SKIP
+>>> df = predict_manifest(Recognizer.default(), "inputs.csv", output="preds.csv")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from .._version import __version__
 from ..errors import DataError, EmofuseError, UsageError
-from .recognizer import Progress, Recognizer
+from ..features.engines import WorkerSpec, check_engine, run_batches
+from ..media import decode
+from ..utils.io import write_atomic
+from ..utils.journal import Journal
+from .batch_input import Item, read_items
+from .recognizer import SAMPLE_RATE, Progress, Recognizer
 from .result import Prediction
 
-REQUIRED = ("id", "modality", "input")
-KINDS = ("text", "voice", "face", "video")
+VIDEO_FPS = 2.0  # frames sampled per second of a video row, as `analyze` does by default
 
 
-def read_manifest(path: str | Path) -> pd.DataFrame:
-    """Read and check a prediction manifest."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"manifest not found: {path}")
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
-        raise DataError(f"cannot read manifest {path}: {e}") from None
-    missing = [c for c in REQUIRED if c not in df.columns]
-    if missing:
-        raise DataError(f"{path}: missing column(s) {missing}; need {list(REQUIRED)}")
-    return df
+def predict_item(rec: Recognizer, item: dict[str, Any]) -> tuple[Prediction, list[str]]:
+    """Predict one row from each of its inputs and fuse them; returns the prediction and
+    the modalities used. A row with one input fails with that input's error."""
+    inputs, start, end = item["inputs"], item.get("start") or 0.0, item.get("end")
+    probs: dict[str, np.ndarray] = {}
+    errors: list[str] = []
 
-
-def predict_row(rec: Recognizer, modality: str, value: str, base: Path) -> Prediction:
-    """Predict one manifest row; raises :class:`EmofuseError` on bad input."""
-    if modality == "text":
-        return rec.predict_text([value])[0]
-    if modality not in KINDS:
-        raise DataError(f"unknown modality {modality!r}; choose from {', '.join(KINDS)}")
-    path = base / value
-    if modality == "voice":
-        return rec.predict_voice(path)
-    if modality == "face":
-        return rec.predict_face(path)
-    from ..media.decode import probe
-
-    result = rec.analyze(path, window=max(probe(path).duration, 0.1))  # one segment
-    fused = result.segments[0].fused if result.segments else None
-    if fused is None:
-        raise DataError("no face, voice or text found in the video")
-    return fused
-
-
-def predict_rows(rec: Recognizer, rows: list[tuple[str, str, str]], base: Path) -> list[dict]:
-    """Output rows (``id, label, confidence, p_<label>..., error``) of ``(id, modality, input)``
-    rows."""
-    out = []
-    for item_id, modality, value in rows:
-        row: dict[str, object] = {"id": item_id, "label": None, "confidence": None}
-        row.update({f"p_{lab}": None for lab in rec.labels})
+    def attempt(modality: str, fn: Any, *args: Any) -> None:
         try:
-            pred = predict_row(rec, modality, value, base)
-            row.update(label=pred.label, confidence=round(pred.confidence, 4))
-            row.update({f"p_{lab}": p for lab, p in pred.probabilities.items()})
-            row["error"] = ""
+            pred = fn(*args)
         except EmofuseError as e:
-            row["error"] = str(e)
-        out.append(row)
-    return out
+            errors.append(str(e))
+            return
+        if pred is not None:
+            probs[modality] = np.array([pred.probabilities[lab] for lab in rec.labels])
+
+    if "text" in inputs:
+        attempt("text", lambda t: rec.predict_text([t])[0], inputs["text"])
+    if "face" in inputs:
+        attempt("face", rec.predict_face, inputs["face"])
+    if "voice" in inputs:
+        attempt("voice", _voice, rec, inputs["voice"], start, end)
+    if "video" in inputs:  # as `analyze` reads one segment: up to the probed duration
+        video = inputs["video"]
+        stop = end if end is not None else decode.probe(video).duration
+        if "face" not in inputs:
+            attempt("face", _video_faces, rec, video, start, stop)
+        if "voice" not in inputs:
+            attempt("voice", _voice, rec, video, start, stop)
+    if not probs:
+        if "video" in inputs and len(inputs) == 1:
+            raise DataError("no face, voice or text found in the video: " + "; ".join(errors))
+        raise DataError("; ".join(errors) or "nothing to predict")
+    used = sorted(probs)
+    if len(used) == 1:
+        return Prediction.from_probs(probs[used[0]], rec.labels), used
+    fused = rec.fusion.predict_proba({m: p[None] for m, p in probs.items()})[0]
+    return Prediction.from_probs(fused, rec.labels), used
+
+
+def _voice(rec: Recognizer, path: str, start: float, end: float | None) -> Prediction:
+    if not start and end is None:
+        return rec.predict_voice(path)
+    return rec.predict_voice(decode.load_audio(path, SAMPLE_RATE, start=start, end=end))
+
+
+def _video_faces(rec: Recognizer, path: str, start: float, end: float | None) -> Prediction:
+    """The mean face probabilities over the segment's sampled frames with a face."""
+    crops = []
+    for _, frame in decode.iter_frames(path, fps=VIDEO_FPS, start=start, end=end):
+        crop, _ = rec.face_crop(frame)
+        if crop is not None:
+            crops.append(crop)
+    if not crops:
+        raise DataError("no face found in the video")
+    return Prediction.from_probs(
+        rec.model("face").predict_proba(np.stack(crops)).mean(0), rec.labels
+    )
+
+
+def columns(labels: list[str]) -> list[str]:
+    return ["id", "label", "confidence", "modalities", *[f"p_{lab}" for lab in labels], "error"]
+
+
+def output_row(rec: Recognizer, item: dict[str, Any]) -> dict[str, Any]:
+    """One output row; an error of this row fills its ``error`` cell, never raises."""
+    row: dict[str, Any] = dict.fromkeys(columns(rec.labels))
+    row.update(id=item["id"], error=item.get("error") or "")
+    if row["error"]:
+        return row
+    try:
+        pred, used = predict_item(rec, item)
+    except EmofuseError as e:
+        row["error"] = str(e)
+        return row
+    except Exception as e:  # a bug on one row must not lose the others
+        row["error"] = f"internal error: {type(e).__name__}: {e}"
+        return row
+    row.update(label=pred.label, confidence=round(pred.confidence, 4), modalities="+".join(used))
+    row.update({f"p_{lab}": p for lab, p in pred.probabilities.items()})
+    return row
+
+
+class PredictWorker:
+    """What each worker process / Ray actor holds: one :class:`Recognizer`."""
+
+    def __init__(self, model_dir: str, backend: str = "auto", rec: Recognizer | None = None):
+        self.rec = rec if rec is not None else Recognizer(model_dir, backend=backend)
+
+    def __call__(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [output_row(self.rec, item) for item in items]
 
 
 def predict_manifest(
@@ -86,90 +137,86 @@ def predict_manifest(
     workers: int = 0,
     address: str | None = None,
     chunk: int = 16,
+    output: str | Path | None = None,
+    allow_outside: bool = False,
 ) -> pd.DataFrame:
     """Predict every row of ``manifest``; errors are reported per row, not raised.
 
     ``engine="local"`` runs in this process (``workers=0``) or a pool of ``workers``
-    processes; ``engine="ray"`` uses Ray Data actors (``address``: a cluster, or a local Ray).
-    Each worker loads ``rec``'s models once; output rows keep the manifest order.
+    processes; ``engine="ray"`` uses Ray Data actors (``address``: a cluster, or a local
+    Ray). Each worker loads ``rec``'s models once; output rows keep the manifest order.
+    ``output``: write the CSV there (atomically), journalling rows as they finish so that
+    a rerun after a crash computes only the rest. ``allow_outside``: accept media paths
+    outside the manifest's folder.
     """
-    df = read_manifest(manifest)
-    base = Path(manifest).parent
-    rows = list(zip(df["id"], df["modality"].str.strip().str.lower(), df["input"]))
-    chunks = [rows[i : i + chunk] for i in range(0, len(rows), chunk)]
-    if engine not in ("local", "ray"):
-        raise UsageError(f"unknown engine {engine!r}; choose local or ray")
-    spec = {"model_dir": str(rec.model_dir), "backend": rec.backend, "base": str(base)}
-    if engine == "ray":
-        done = _predict_ray(spec, chunks, workers, address)
-    elif workers > 0:
-        done = _predict_pool(spec, chunks, workers)
-    else:
-        done = (predict_rows(rec, c, base) for c in chunks)
-    out = []
-    for part in done:
-        out += part
+    check_engine(engine)
+    if chunk < 1:
+        raise UsageError(f"chunk must be >= 1, got {chunk}")
+    out_path = None if output is None else Path(output)
+    if out_path is not None and out_path.is_dir():
+        raise UsageError(f"-o {out_path} is a folder; give a CSV file path")
+    items = read_items(manifest, allow_outside)
+    rows: dict[int, dict[str, Any]] = {}
+    journal = None
+    if out_path is not None:
+        header = _job(rec, manifest, allow_outside)
+        journal = Journal(out_path.parent / f".{out_path.name}.partial.jsonl", header)
+        rows.update({int(r["i"]): r["row"] for r in journal.records if "i" in r and "row" in r})
+    todo = [it for it in items if it.i not in rows]
+    for it in todo:
+        if it.error:  # unreadable rows need no model
+            rows[it.i] = output_row(rec, asdict(it))
+    if journal is not None:
+        journal.append([{"i": it.i, "row": rows[it.i]} for it in todo if it.error])
+    if progress:
+        progress("predict", len(rows), len(items))
+
+    def sink(part: list[Item], out: list[dict[str, Any]]) -> None:
+        for it, row in zip(part, out):
+            rows[it.i] = row
+        if journal is not None:
+            journal.append([{"i": it.i, "row": row} for it, row in zip(part, out)])
         if progress:
-            progress("predict", len(part), len(rows))
-    return pd.DataFrame(
-        out, columns=["id", "label", "confidence", *[f"p_{lab}" for lab in rec.labels], "error"]
+            progress("predict", len(part), len(items))
+
+    spec = WorkerSpec(
+        f"{__name__}:PredictWorker", {"model_dir": str(rec.model_dir), "backend": rec.backend}
     )
+    run_batches(
+        spec,
+        _chunks([it for it in todo if not it.error], chunk),
+        sink,
+        engine=engine,
+        workers=workers,
+        address=address,
+        inline=PredictWorker(str(rec.model_dir), rec=rec),
+    )
+    frame = pd.DataFrame([rows[it.i] for it in items], columns=columns(rec.labels))
+    if out_path is not None:
+        write_atomic(out_path, frame.to_csv(index=False).encode())
+        journal.remove()  # type: ignore[union-attr]
+    return frame
 
 
-class _Worker:
-    """Holds one :class:`Recognizer` per process / Ray actor."""
-
-    def __init__(self, spec: dict[str, str]):
-        self.rec = Recognizer(spec["model_dir"], backend=spec["backend"])
-        self.base = Path(spec["base"])
-
-    def __call__(self, batch: dict) -> dict:  # Ray Data: one chunk per call
-        rows = [tuple(r) for r in json.loads(batch["rows"][0])]
-        return {"i": batch["i"], "out": [json.dumps(predict_rows(self.rec, rows, self.base))]}
+def _chunks(items: list[Item], size: int) -> Iterator[tuple[list[Item], list[dict]]]:
+    for s in range(0, len(items), size):
+        part = items[s : s + size]
+        yield part, [asdict(it) for it in part]
 
 
-_worker: _Worker | None = None
+def _job(rec: Recognizer, manifest: str | Path, allow_outside: bool) -> dict[str, Any]:
+    """What the output depends on: the manifest's bytes, the models, the options."""
+    from ..encoders.base import hash_files
 
-
-def _init_worker(spec: dict[str, str]) -> None:
-    global _worker
-    _worker = _Worker(spec)
-
-
-def _run_chunk(rows: list) -> list[dict]:
-    if _worker is None:
-        raise RuntimeError("predict worker used before its initialiser ran")
-    return predict_rows(_worker.rec, rows, _worker.base)
-
-
-def _predict_pool(spec: dict, chunks: list, workers: int) -> Iterator[list[dict]]:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    ctx = multiprocessing.get_context("spawn")  # no fork after torch/BLAS threads started
-    with ProcessPoolExecutor(
-        workers, mp_context=ctx, initializer=_init_worker, initargs=(spec,)
-    ) as pool:
-        yield from pool.map(_run_chunk, chunks)
-
-
-def _predict_ray(
-    spec: dict, chunks: list, workers: int, address: str | None
-) -> Iterator[list[dict]]:
-    from ..features.engines import ray_session
-
-    if not chunks:
-        return
-    with ray_session(address, workers) as ray:
-        items = [{"i": k, "rows": json.dumps(c)} for k, c in enumerate(chunks)]
-        ds = ray.data.from_items(items, override_num_blocks=min(len(items), 200))
-        ds = ds.map_batches(
-            _Worker,
-            fn_constructor_kwargs={"spec": spec},
-            batch_size=1,
-            concurrency=max(1, workers),
-            num_cpus=1,
-        )
-        results = sorted(ds.iter_rows(), key=lambda r: int(r["i"]))
-    for r in results:
-        yield json.loads(r["out"])
+    h = hashlib.sha256()
+    with open(manifest, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    model_files = sorted(p for p in Path(rec.model_dir).rglob("*") if p.is_file())
+    return {
+        "manifest": h.hexdigest(),
+        "models": hash_files(model_files) if model_files else "",
+        "backend": rec.backend,
+        "allow_outside": allow_outside,
+        "emofuse": __version__,
+    }

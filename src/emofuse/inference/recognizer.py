@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -22,18 +21,26 @@ from ..errors import DataError, EmofuseError, UsageError
 from ..fusion import LateFusion
 from ..labels import CANONICAL
 from ..media import decode, detectors, faces, vad
-from ..media.segments import Segment, fixed_windows, read_transcript
+from ..media.audio import resample
+from ..media.text import clean_unicode
 from ..models.bundled import DEFAULT_WEIGHTS, load_modality_model
+from ..utils.checks import positive
 from .passes import BATCH, Progress, face_pass, text_pass, voice_pass
+from .plan import MAX_SEGMENTS, MIN_VOICE_SECONDS, MIN_WINDOW, plan_segments
 from .result import MODALITIES, ModalityResult, Prediction, Result, SegmentResult
 
 SAMPLE_RATE = 16000
-MIN_VOICE_SECONDS = 0.3
 SMALL_IMAGE = 96  # an image whose longer side is at most this is a face crop: no detector
-MIN_WINDOW = 0.5  # seconds: shorter fixed windows are refused
-MAX_SEGMENTS = 100_000  # per analyze call (transcript cues or windows)
 
-__all__ = ["MAX_SEGMENTS", "MIN_WINDOW", "SAMPLE_RATE", "SMALL_IMAGE", "Progress", "Recognizer"]
+__all__ = [
+    "MAX_SEGMENTS",
+    "MIN_VOICE_SECONDS",
+    "MIN_WINDOW",
+    "SAMPLE_RATE",
+    "SMALL_IMAGE",
+    "Progress",
+    "Recognizer",
+]
 
 
 class Recognizer:
@@ -71,6 +78,9 @@ class Recognizer:
         self.small_image = SMALL_IMAGE
         self._models: dict[str, object] = {}
         self._locks = {m: threading.Lock() for m in MODALITIES}
+        from .realtime import load_av
+
+        self.av = load_av(self.model_dir, backend)  # an audio-visual model fuses, if any
 
     @classmethod
     def default(cls, backend: str = "auto") -> Recognizer:
@@ -81,7 +91,8 @@ class Recognizer:
         """The model of ``modality`` (``face``, ``voice`` or ``text``), loaded once.
 
         Concurrent first calls wait for one load (a lock per modality) instead of each
-        loading its own copy.
+        loading its own copy. A folder with only an audio-visual model (``av/``) takes the
+        bundled per-modality models.
         """
         model = self._models.get(modality)
         if model is not None:
@@ -89,6 +100,8 @@ class Recognizer:
         if modality not in MODALITIES:
             raise UsageError(f"unknown modality {modality!r}; choose from {', '.join(MODALITIES)}")
         folder = self.model_dir / modality
+        if not folder.is_dir() and self.av is not None:  # an av-only folder: bundled rows
+            folder = DEFAULT_WEIGHTS / modality
         if not folder.is_dir():
             raise DataError(f"no {modality} model in {self.model_dir}")
         with self._locks[modality]:
@@ -114,9 +127,12 @@ class Recognizer:
                 raise DataError("empty text")
         if context is not None and len(context) != len(texts):
             raise UsageError(f"{len(context)} contexts for {len(texts)} texts")
+        texts = [clean_unicode(t) for t in texts]  # lone surrogates would break the tokenizer
         model, n, out = self.model("text"), BATCH["text"], []
         for s in range(0, len(texts), n):
-            ctx = None if context is None else [list(c) for c in context[s : s + n]]
+            ctx = None
+            if context is not None:
+                ctx = [[clean_unicode(u) for u in c] for c in context[s : s + n]]
             probs = model.predict_proba(texts[s : s + n], context=ctx)
             out += [Prediction.from_probs(p, self.labels) for p in probs]
         return out
@@ -151,7 +167,7 @@ class Recognizer:
             if isinstance(item, (str, Path)):
                 wave = decode.load_audio(item, SAMPLE_RATE)
             else:
-                wave = _resample(np.asarray(item, dtype=np.float32), sample_rate, SAMPLE_RATE)
+                wave = resample(np.asarray(item, dtype=np.float32), sample_rate, SAMPLE_RATE)
             status = self.voice_status(wave)
             if status != "ok":
                 raise DataError(f"cannot predict voice: audio is {status}")
@@ -220,6 +236,7 @@ class Recognizer:
     def analyze_text(self, text: str) -> Result:
         """A one-segment :class:`Result` for a piece of text (what ``analyze --text`` prints)."""
         pred = self.predict_text([text])[0]
+        text = clean_unicode(text)
         segment = SegmentResult(0.0, 0.0, text, {"text": ModalityResult("ok", pred)}, pred)
         return Result(
             source="<text>",
@@ -256,25 +273,9 @@ class Recognizer:
         """
         t0 = time.perf_counter()
         modalities = _check_modalities(modalities)
-        if not (math.isfinite(fps) and fps > 0):
-            raise UsageError(f"--fps must be a positive number, got {fps}")
+        fps, window = positive("fps", fps), positive("window", window)  # NaN, inf, <= 0
         info = decode.probe(path)
-        if info.kind == "image":
-            segments = [Segment(0.0, 0.0)]
-        elif transcript is not None:
-            segments = read_transcript(transcript)
-        else:
-            whole = math.isfinite(window) and window > 0 and window >= info.duration
-            if not (math.isfinite(window) and window >= MIN_WINDOW) and not whole:
-                raise UsageError(f"--window must be at least {MIN_WINDOW} s, got {window}")
-            if info.duration / window > MAX_SEGMENTS:
-                raise UsageError(
-                    f"{info.duration:.0f} s in {window} s windows is over {MAX_SEGMENTS} "
-                    "segments: use a longer --window or split the file"
-                )
-            segments = fixed_windows(info.duration, window)
-        if len(segments) > MAX_SEGMENTS:
-            raise UsageError(f"{len(segments)} segments: at most {MAX_SEGMENTS} per file")
+        segments, warnings = plan_segments(info, transcript, window)
 
         results: dict[str, list[ModalityResult]] = {}
         if "face" in modalities:
@@ -284,6 +285,11 @@ class Recognizer:
         if "text" in modalities:
             results["text"] = text_pass(self, segments)
 
+        av = None
+        if self.av is not None and info.kind != "image":
+            from .realtime import segment_probs
+
+            av = segment_probs(self.av, path, info, segments)  # clips cut as in training
         out = []
         for i, seg in enumerate(segments):
             per = {m: results[m][i] for m in modalities}
@@ -296,6 +302,8 @@ class Recognizer:
                 if probs
                 else None
             )
+            if av is not None and av[i] is not None:
+                fused = Prediction.from_probs(av[i], self.labels)
             out.append(SegmentResult(seg.start, seg.end, seg.text, per, fused))
         return Result(
             source=str(path),
@@ -305,13 +313,20 @@ class Recognizer:
                 "kind": info.kind,
                 "duration": round(info.duration, 3),
                 "modalities": list(modalities),
-                "fusion": self.fusion.to_dict(),
+                "fusion": self.fusion_info(),
                 "models": {
                     m: self.model(m).meta.name for m in modalities if any(r.ok for r in results[m])
                 },
                 "elapsed_s": round(time.perf_counter() - t0, 3),
+                "warnings": warnings,
             },
         )
+
+    def fusion_info(self) -> dict:
+        """How the fused row is made: late-fusion weights, or the audio-visual model."""
+        if self.av is None:
+            return self.fusion.to_dict()
+        return {"method": "av_model", "model": self.av.meta.name, "backend": self.av.backend}
 
     def face_crop(
         self, image: np.ndarray, crops: bool | None = None
@@ -319,16 +334,11 @@ class Recognizer:
         """The main face's model-ready crop and its box (``None, None`` when there is none).
 
         ``crops`` as in :meth:`predict_face`: a small image (longer side <= 96 px) is
-        taken whole, as a face crop, without running the detector.
+        taken whole, as a face crop, without running the detector
+        (:func:`emofuse.media.faces.face_crop`).
         """
         size = self.model("face").meta.preprocessing.get("size", 48)
-        h, w = image.shape[:2]
-        if crops or (crops is None and max(h, w) <= self.small_image):
-            return faces.crop_face(image, faces.Box(0, 0, w, h), size=size), None
-        box = faces.main_face(self.detector.detect(image))
-        if box is None:
-            return None, None
-        return faces.crop_face(image, box, size=size), box
+        return faces.face_crop(image, self.detector, size, self.small_image, crops)
 
 
 def _check_modalities(modalities: Iterable[str]) -> tuple[str, ...]:
@@ -341,18 +351,3 @@ def _check_modalities(modalities: Iterable[str]) -> tuple[str, ...]:
 
 def _probs(pred: Prediction, labels: list[str]) -> np.ndarray:
     return np.array([pred.probabilities[lab] for lab in labels])
-
-
-def _resample(wave: np.ndarray, rate: int, target: int) -> np.ndarray:
-    if wave.ndim == 2:  # (samples, channels) -> mono
-        wave = wave.mean(axis=1)
-    if wave.ndim != 1:
-        raise DataError(f"expected a mono or (samples, channels) wave, got shape {wave.shape}")
-    if rate == target:
-        return wave.astype(np.float32)
-    from math import gcd
-
-    from scipy.signal import resample_poly
-
-    g = gcd(rate, target)
-    return resample_poly(wave, target // g, rate // g).astype(np.float32)

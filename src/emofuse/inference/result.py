@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import DataError
+
 MODALITIES: tuple[str, ...] = ("face", "voice", "text")
 
 
@@ -75,6 +77,21 @@ class Result:
     labels: list[str]
     segments: list[SegmentResult]
     info: dict[str, Any] = field(default_factory=dict)
+
+    def require_prediction(self) -> Result:
+        """``self`` when some segment has a fused label; else :class:`DataError` saying why.
+
+        What the CLI and the server call: silence, no face and no text are bad input there.
+        """
+        if any(s.fused for s in self.segments):
+            return self
+        why: dict[str, dict[str, int]] = {}
+        for s in self.segments:
+            for m, r in s.modalities.items():
+                counts = why.setdefault(m, {})
+                counts[r.status] = counts.get(r.status, 0) + 1
+        reasons = "; ".join(f"{m}: {', '.join(c)}" for m, c in why.items())
+        raise DataError(f"nothing to recognise in {self.source}: {reasons or 'no segments'}")
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -16,12 +16,12 @@ from .decode import (
     iter_frames,
     iter_spans,
     load_audio,
-    load_image,
     media_kind,
     probe,
     rms_dbfs,
 )
 from .faces import Box, FaceDetector, crop_face, main_face
+from .images import load_image
 from .segments import Segment, fixed_windows, read_transcript
 
 __all__ = [

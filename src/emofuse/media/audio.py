@@ -209,6 +209,24 @@ def iter_audio(
         yield emitted / sample_rate, np.concatenate(buf)
 
 
+def resample(wave: np.ndarray, rate: int, target: int = 16000) -> np.ndarray:
+    """A float32 mono wave at ``target`` Hz from a mono or ``(samples, channels)`` wave."""
+    if wave.ndim == 2:  # (samples, channels) -> mono
+        wave = wave.mean(axis=1)
+    if wave.ndim != 1:
+        raise DataError(f"expected a mono or (samples, channels) wave, got shape {wave.shape}")
+    if rate <= 0:
+        raise UsageError(f"sample_rate must be > 0, got {rate}")
+    if rate == target:
+        return wave.astype(np.float32)
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    g = gcd(rate, target)
+    return resample_poly(wave, target // g, rate // g).astype(np.float32)
+
+
 def rms_dbfs(wave: np.ndarray) -> float:
     """RMS level in dBFS (0 = full scale); -120.0 for silence or an empty wave."""
     arr = np.asarray(wave)

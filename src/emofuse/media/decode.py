@@ -20,13 +20,16 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ..errors import DataError, UsageError
+from ..utils.checks import positive
 from .audio import is_silent, iter_audio, iter_spans, load_audio, rms_dbfs
 from .container import check_span as _check_span
 from .container import existing as _existing
 from .container import opened as _opened
 from .container import origin as _origin
+from .images import check_pixels, image_size
+from .images import load_image as load_image  # re-exported: decode.load_image
 
-if TYPE_CHECKING:  # PyAV and OpenCV are imported where media is decoded, not at start-up
+if TYPE_CHECKING:  # PyAV is imported where media is decoded, not at start-up
     import av
 
 VIDEO_EXTS = {".mp4", ".mkv", ".webm", ".avi", ".mov"}
@@ -61,6 +64,7 @@ class MediaInfo:
     width: int | None = None
     height: int | None = None
     fps: float | None = None
+    warnings: tuple[str, ...] = ()  # e.g. a truncated file
 
 
 def media_kind(path: str | Path) -> MediaKind:
@@ -121,11 +125,15 @@ def probe(path: str | Path) -> MediaInfo:
     kind = media_kind(path)
     p = Path(path)
     if kind == "image":
-        h, w = load_image(p).shape[:2]
+        w, h = image_size(p.read_bytes(), str(p))
+        check_pixels(w, h, str(p))
         return MediaInfo(p, kind, 0.0, False, False, w, h, None)
     with _opened(p) as c:
         video = next((s for s in c.streams.video if not _is_cover(s)), None)
         video = video if kind == "video" else None
+        if video is not None:  # from the header, before _decodable decodes a frame
+            ctx = video.codec_context
+            check_pixels(ctx.width or 0, ctx.height or 0, f"the video frames of {p}")
         audio = next(iter(c.streams.audio), None)
         candidates = [s for s in (video, audio) if s is not None]
         ok = _decodable(c, candidates) if candidates else set()
@@ -140,7 +148,39 @@ def probe(path: str | Path) -> MediaInfo:
         width, height = video.codec_context.width or None, video.codec_context.height or None
         rate = video.average_rate or video.guessed_rate
         fps = float(rate) if rate else None
-    return MediaInfo(p, kind, duration, has_video, has_audio, width, height, fps)
+    warn = _wav_truncation(p) if p.suffix.lower() == ".wav" else None
+    return MediaInfo(
+        p, kind, duration, has_video, has_audio, width, height, fps, (warn,) if warn else ()
+    )
+
+
+def _wav_truncation(path: Path) -> str | None:
+    """A warning when a WAV file holds less audio than its header announces (a cut download)."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(12)
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        byte_rate = 0
+        for _ in range(64):  # chunks before 'data': fmt, LIST, fact, ...
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                return None
+            cid, n = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if cid == b"fmt ":
+                byte_rate = int.from_bytes(f.read(16)[8:12], "little")
+                f.seek(n + (n & 1) - 16, 1)
+            elif cid == b"data":
+                have = size - f.tell()
+                if have >= n or not byte_rate or n == 0xFFFFFFFF:
+                    return None
+                return (
+                    f"truncated file: it holds {have / byte_rate:.2f} s of the "
+                    f"{n / byte_rate:.2f} s of audio its header announces"
+                )
+            else:
+                f.seek(n + (n & 1), 1)
+    return None
 
 
 def _is_cover(stream: av.stream.Stream) -> bool:
@@ -165,14 +205,15 @@ def iter_frames(
     """
     if pixel_format not in ("rgb24", "gray"):
         raise UsageError(f"pixel_format must be rgb24 or gray, got {pixel_format!r}")
-    if fps <= 0:
-        raise UsageError(f"fps must be > 0, got {fps}")
+    positive("fps", fps)
     _check_span(start, end)
     step, eps = 1.0 / fps, 1e-3
     with _opened(path) as c:
         stream = next((s for s in c.streams.video if not _is_cover(s)), None)
         if stream is None:
             raise DataError(f"no video track in {path}")
+        where = f"the video frames of {path}"
+        check_pixels(stream.codec_context.width, stream.codec_context.height, where)
         stream.thread_type = "AUTO"
         origin = _origin(c)
         if start > 0:
@@ -186,26 +227,6 @@ def iter_frames(
                 break
             if t + eps < start + k * step:
                 continue
+            check_pixels(frame.width, frame.height, where)  # the size may change mid-stream
             yield t, frame.to_ndarray(format=pixel_format)
             k = int((t + eps - start) / step) + 1  # next tick strictly after t
-
-
-def load_image(image: str | Path | np.ndarray) -> np.ndarray:
-    """RGB uint8 HxWx3 from a path or an array (gray, RGB, RGBA; uint8 or float in [0, 1])."""
-    if not isinstance(image, np.ndarray):
-        import cv2
-
-        p = _existing(image)
-        bgr = cv2.imdecode(np.frombuffer(p.read_bytes(), np.uint8), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise DataError(f"cannot decode image {p}")
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    arr = image
-    if arr.size == 0 or arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)):
-        raise DataError(f"image array must be HxW, HxWx3 or HxWx4, got shape {arr.shape}")
-    if arr.dtype != np.uint8:
-        scale = 255.0 if np.issubdtype(arr.dtype, np.floating) else 1.0
-        arr = np.clip(np.rint(arr.astype(np.float64) * scale), 0, 255).astype(np.uint8)
-    if arr.ndim == 2 or arr.shape[2] == 1:
-        return np.repeat(arr.reshape(arr.shape[0], arr.shape[1], 1), 3, axis=2)
-    return np.ascontiguousarray(arr[:, :, :3])

@@ -242,3 +242,30 @@ def crop_face(image: np.ndarray, box: Box, size: int = 48, margin: float = 0.0) 
         gray = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
     crop = gray[y0 + pad : y1 + pad, x0 + pad : x1 + pad]
     return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def face_crop(
+    image: np.ndarray,
+    detector: Tracker | None = None,
+    size: int = 48,
+    small: int = 96,
+    crops: bool | None = None,
+) -> tuple[np.ndarray | None, Box | None]:
+    """The main face's gray ``(size, size)`` crop and its box, or ``(None, None)``.
+
+    ``crops``: ``True`` when the image already is a face crop (taken whole, no detector),
+    ``False`` to always detect, ``None`` to take an image no larger than ``small`` pixels
+    on its longer side as a crop (FER-style; a detector run inside a 48 px crop finds
+    spurious smaller "faces") and detect in larger ones. A crop taken whole has no box.
+
+    >>> crop, box = face_crop(np.zeros((48, 48, 3), np.uint8))
+    >>> crop.shape, box
+    ((48, 48), None)
+    """
+    h, w = image.shape[:2]
+    if crops or (crops is None and max(h, w) <= small):
+        return crop_face(image, Box(0, 0, w, h), size=size), None
+    box = main_face((detector or FaceDetector()).detect(image))
+    if box is None:
+        return None, None
+    return crop_face(image, box, size=size), box

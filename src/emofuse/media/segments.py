@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import csv
 import html
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError, UsageError
+from ..utils.checks import positive
 
 TRANSCRIPT_EXTS = (".srt", ".vtt", ".csv")
 
@@ -98,6 +100,13 @@ def _cues(name: str, lines: list[str], vtt: bool) -> list[Segment]:
 
 def _csv_rows(name: str, lines: list[str]) -> list[Segment]:
     reader = csv.DictReader(lines)
+    try:
+        return _csv_segments(name, reader)
+    except csv.Error as e:  # e.g. a field over csv's size limit
+        raise DataError(f"malformed CSV at {name}:{reader.line_num}: {e}") from None
+
+
+def _csv_segments(name: str, reader: csv.DictReader) -> list[Segment]:
     fields = {(f or "").strip().lower(): f for f in reader.fieldnames or []}
     if "start" not in fields or "end" not in fields:
         raise DataError(f"CSV header needs 'start,end[,text]' at {name}:1, got {reader.fieldnames}")
@@ -145,12 +154,11 @@ def fixed_windows(duration: float, window: float = 4.0, hop: float | None = None
     >>> [(s.start, s.end) for s in fixed_windows(9.0, window=4.0)]
     [(0.0, 4.0), (4.0, 9.0)]
     """
-    hop = window if hop is None else hop
-    if window <= 0:
-        raise UsageError(f"window must be > 0 seconds, got {window}")
-    if not 0 < hop <= window:
+    window = positive("window", window)
+    hop = window if hop is None else positive("hop", hop)
+    if hop > window:
         raise UsageError(f"hop must be in (0, window={window}] seconds, got {hop}")
-    if duration <= 0:
+    if not math.isfinite(duration) or duration <= 0:
         raise DataError(f"cannot window a recording of duration {duration} s")
     segments: list[Segment] = []
     k = 0
@@ -164,3 +172,34 @@ def fixed_windows(duration: float, window: float = 4.0, hop: float | None = None
     if len(segments) > 1 and segments[-1].duration < window / 2:
         segments[-2:] = [Segment(segments[-2].start, float(duration))]
     return segments
+
+
+def segment_warnings(
+    segments: list[Segment], duration: float, min_seconds: float = 0.3
+) -> list[str]:
+    """What a user should know about ``segments`` of a ``duration``-second recording.
+
+    Cues that start at or after the end get no face or voice; segments under
+    ``min_seconds`` are too short for the voice model.
+
+    >>> segment_warnings([Segment(0.0, 2.0), Segment(5.0, 6.0)], duration=3.0)
+    ['1 of 2 segments start at or after the end of the media (3 s): no face or voice there']
+    """
+    out = []
+    after = sum(s.start >= duration for s in segments)
+    over = sum(s.start < duration < s.end for s in segments)
+    short = sum(s.duration < min_seconds for s in segments)
+    n = len(segments)
+    if after:
+        out.append(
+            f"{after} of {n} segments start at or after the end of the media ({duration:g} s): "
+            "no face or voice there"
+        )
+    if over:
+        out.append(f"{over} of {n} segments end after the end of the media ({duration:g} s)")
+    if short:
+        out.append(
+            f"{short} of {n} segments are shorter than {min_seconds:g} s: "
+            "too short for the voice model"
+        )
+    return out

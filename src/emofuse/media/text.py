@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import re
+from typing import TypeVar
 
 # C1 control characters (U+0080-U+009F) are cp1252 bytes decoded as latin-1: restore them.
 _C1 = {cp: bytes([cp]).decode("cp1252", errors="ignore") or None for cp in range(0x80, 0xA0)}
@@ -47,3 +48,19 @@ def normalize_text(text: str) -> str:
     """Repair mis-encoded characters, make quotes/apostrophes ASCII, collapse whitespace."""
     text = _MOJIBAKE.sub(_fix_mojibake, text).translate(_C1).translate(_ASCII)
     return " ".join(text.split())
+
+
+T = TypeVar("T")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_unicode(text: T) -> T:
+    """``text`` with lone surrogates (undecodable bytes in argv, ``"\\ud800"`` in JSON) as U+FFFD.
+
+    Such a string cannot be encoded as UTF-8, so tokenizers and writers would fail on it.
+    Anything but a string comes back as it is.
+
+    >>> clean_unicode("caf\\udce9")
+    'caf\\ufffd'
+    """
+    return _SURROGATE.sub("\ufffd", text) if isinstance(text, str) else text  # type: ignore[return-value]

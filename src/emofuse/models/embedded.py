@@ -64,20 +64,28 @@ class _DefaultModelEncoder:
 @register_encoder("default_face", DefaultModelConfig)
 class DefaultFace(_DefaultModelEncoder):
     """Penultimate-layer embedding (pooled features before the final linear layer) of
-    the bundled face CNN. Input: gray ``(48, 48)`` or RGB ``(H, W, 3)`` ``uint8`` crops."""
+    the bundled face CNN. An item is a face crop (gray ``(48, 48)`` or RGB ``(H, W, 3)``
+    ``uint8``) or a list of crops over time (a video row's sampled faces), whose
+    embeddings ``encode`` averages and ``encode_sequence`` returns per frame ``(T, dim)``."""
 
     modality = "face"
+    sequence_hop = None  # frames without a face are skipped: irregular
 
-    def encode(self, batch: list[np.ndarray]) -> np.ndarray:
+    def encode(self, batch: list) -> np.ndarray:
+        rows = [seq.mean(0) for seq in self.encode_sequence(batch)]
+        return as_float32(rows, len(batch), self.dim) if rows else empty(self.dim)
+
+    def encode_sequence(self, batch: list) -> list[np.ndarray]:
         import torch
 
         from .face_cnn import normalise
 
         model = self._model()
         if len(batch) == 0:
-            return empty(self.dim)
+            return []
         size, p = model.size, model.meta.preprocessing
-        crops = np.stack([_gray(img, size, i) for i, img in enumerate(batch)])
+        items = [_frames(item, i) for i, item in enumerate(batch)]
+        crops = np.stack([_gray(img, size, i) for i, frames in enumerate(items) for img in frames])
         net = model.module
         trunk = torch.nn.Sequential(net.features, *list(net.head)[:-1])  # up to the linear
         out = []
@@ -89,7 +97,22 @@ class DefaultFace(_DefaultModelEncoder):
                 if p.get("tta_flip"):
                     z = (z + trunk(x.flip(-1))) / 2
                 out.append(z.numpy())
-        return as_float32(np.concatenate(out), len(batch), self.dim)
+        z = np.concatenate(out).astype(np.float32)
+        ends = np.cumsum([len(f) for f in items])
+        return [np.ascontiguousarray(seq) for seq in np.split(z, ends[:-1])]
+
+
+def _frames(item: Any, i: int) -> list:
+    """One item as a list of images: a crop, or a video row's crops over time."""
+    if isinstance(item, np.ndarray) and (
+        item.ndim == 2 or (item.ndim == 3 and item.shape[-1] in (1, 3))
+    ):
+        frames = [item]
+    else:
+        frames = list(item)
+    if not frames:
+        raise DataError(f"face {i}: no frames")
+    return frames
 
 
 @register_encoder("default_voice", DefaultModelConfig)

@@ -26,6 +26,9 @@ ARCHITECTURES = Registry(
         "face_cnn": "emofuse.models.face_cnn:FaceCNN",
         "voice_cnn": "emofuse.models.voice_cnn:VoiceCNN",
         "text_head": "emofuse.models.text_head:TextHead",
+        "crossmodal_attention": "emofuse.models.crossmodal:CrossModalAttention",
+        "biencoder": "emofuse.models.biencoder:BiEncoder",
+        "realtime_av": "emofuse.models.realtime:RealtimeAV",
     },
 )
 

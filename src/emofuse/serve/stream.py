@@ -29,7 +29,10 @@ Server -> client:
   the frame had no face. ``voice`` is the latest voice prediction while it is no older than
   the audio window.
 * ``{"type": "error", "message": "..."}`` for a malformed, unknown or oversized message, or a
-  frame that is not a decodable JPEG; the session carries on.
+  frame that is not a decodable JPEG (checked by its magic bytes on arrival; its size is read
+  from the header and capped before it is decoded); the session carries on.
+* when the server already holds ``max_streams`` sessions: ``{"type": "error", "message":
+  "busy: ..."}``, then the socket closes (code 1013).
 
 Frames queue per session with a small bound (default 1): when the models fall behind, the
 newest frame wins and older ones are dropped. Audio goes to a rolling buffer (the last 3 s);
@@ -41,6 +44,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import struct
 import threading
 import time
@@ -48,15 +52,18 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import numpy as np
 
-from ..errors import EmofuseError
-from ..inference.recognizer import MIN_VOICE_SECONDS, SAMPLE_RATE, Recognizer
-from ..media import decode
+from ..errors import DataError, EmofuseError
+from ..inference.realtime import AVStream
+from ..inference.recognizer import SAMPLE_RATE, Recognizer
+from ..media import vad
+from ..media.faces import main_face
+from ..media.images import decode_image
 
 HEADER = struct.Struct("<cd")  # kind, media time (s)
 KIND_FRAME, KIND_AUDIO = b"F", b"A"
+JPEG_MAGIC = b"\xff\xd8\xff"
 
 
 @dataclass
@@ -67,7 +74,9 @@ class StreamSettings:
     frame_queue: int = 1
     audio_window_s: float = 3.0
     voice_every_s: float = 0.5
-    max_frame_side: int = 1280
+    max_frame_side: int = 1280  # larger frames are scaled down (JPEG: while decoding)
+    max_frame_pixels: int = 3840 * 2160  # larger frames are refused before decoding
+    max_streams: int = 16  # live sessions per server
 
 
 class StreamSession:
@@ -95,6 +104,8 @@ class StreamSession:
         self._voice_due: float | None = None
         self._voice: tuple[float, np.ndarray] | None = None  # (window end, probs)
         self._voice_status = "no audio"
+        # an audio-visual model (``MODEL_DIR/av``) makes the fused row from frames + sound
+        self._av = AVStream(recognizer.av) if getattr(recognizer, "av", None) else None
 
     # -- messages in -----------------------------------------------------------------------
 
@@ -139,6 +150,8 @@ class StreamSession:
     def _push_frame(self, t: float, jpeg: bytes) -> None:
         if not jpeg:
             raise _BadMessage("empty frame")
+        if not jpeg.startswith(JPEG_MAGIC):
+            raise _BadMessage(f"the frame at t={t:g} s is not a JPEG")
         with self._lock:
             if len(self._frames) == self._frames.maxlen:
                 self.dropped_frames += 1  # the oldest one goes: the newest frame wins
@@ -188,26 +201,24 @@ class StreamSession:
             received = frame[2]
         if wave is not None:
             self._run_voice(wave, end)
-        face = self._face(frame[1]) if frame is not None else None
-        if face is None and frame is not None:
-            if wave is None:
-                return error(f"the frame at t={frame[0]:g} s is not a decodable JPEG")
-            frame = None  # still report the voice window
+        face = None
+        if frame is not None:
+            try:
+                face = self._face(frame[1], f"the frame at t={frame[0]:g} s")
+            except DataError as e:
+                if wave is None:
+                    return error(str(e))
+                frame = None  # still report the voice window
         t = frame[0] if frame is not None else end
         return self._update(t, face, received)
 
-    def _face(self, jpeg: bytes) -> dict[str, Any] | None:
-        image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-        if image is None:
-            return None
-        h, w = image.shape[:2]
-        side = self.settings.max_frame_side
-        if max(h, w) > side:
-            scale = side / max(h, w)
-            image = cv2.resize(image, (round(w * scale), round(h * scale)))
-            h, w = image.shape[:2]
-        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        crop, box = self.recognizer.face_crop(rgb)
+    def _face(self, jpeg: bytes, name: str) -> dict[str, Any]:
+        s = self.settings
+        rgb = decode_image(jpeg, name, ("JPEG",), s.max_frame_pixels, s.max_frame_side)
+        h, w = rgb.shape[:2]
+        crop, box = self.recognizer.face_crop(rgb, crops=False)  # a frame: always detect
+        if self._av is not None:  # the face as the audio-visual model's training clips framed it
+            self._av.push(rgb, main_face(self._av.detector.detect(rgb)))
         probs = None
         if crop is not None and box is not None:
             probs = self.recognizer.model("face").predict_proba(crop[None])[0]
@@ -218,13 +229,9 @@ class StreamSession:
         }
 
     def _run_voice(self, wave: np.ndarray, end: float) -> None:
-        if wave.size < MIN_VOICE_SECONDS * SAMPLE_RATE:
-            self._voice_status = "too short"
-        elif decode.is_silent(wave):
-            self._voice_status = "silent"
-        else:
-            self._voice_status = "ok"
-            probs = self.recognizer.model("voice").predict_proba([wave])[0]
+        self._voice_status = self.recognizer.voice_status(wave)  # voice activity, any level
+        if self._voice_status == "ok":
+            probs = self.recognizer.model("voice").predict_proba([vad.normalise_gain(wave)])[0]
             self._voice = (end, np.asarray(probs, np.float64))
             return
         self._voice = None
@@ -240,8 +247,10 @@ class StreamSession:
         }
         fused = None
         present = {m: p[None] for m, p in parts.items() if p is not None}
-        if present:
+        p = self._av.probs(self._audio) if self._av is not None else None
+        if p is None and present:
             p = self.recognizer.fusion.predict_proba(present)[0]
+        if p is not None:
             i = int(np.argmax(p))
             fused = {
                 "label": self.labels[i],
@@ -297,7 +306,7 @@ def _parse_json(message: str) -> tuple[bytes, float, bytes]:
     if kind == "ping":
         return b"P", 0.0, b""
     if kind not in ("frame", "audio"):
-        raise _BadMessage(f"unknown message type {kind!r}; expected 'frame', 'audio' or 'ping'")
+        raise _BadMessage(f"unknown message type {kind!r:.40}; expected 'frame', 'audio' or 'ping'")
     data = obj.get("data")
     if not isinstance(data, str):
         raise _BadMessage(f"a {kind} message needs 'data': a base64 string")
@@ -309,6 +318,11 @@ def _parse_json(message: str) -> tuple[bytes, float, bytes]:
 
 
 def _time(t: Any) -> float:
-    if isinstance(t, bool) or not isinstance(t, (int, float)) or not np.isfinite(t) or t < 0:
-        raise _BadMessage(f"'t' must be a media time in seconds (a number >= 0), got {t!r}")
-    return float(t)
+    ok = isinstance(t, (int, float)) and not isinstance(t, bool)
+    try:
+        x = float(t) if ok else math.nan
+    except OverflowError:  # an int too large for a float
+        x = math.nan
+    if not math.isfinite(x) or x < 0:
+        raise _BadMessage(f"'t' must be a media time in seconds (a number >= 0), got {t!r:.40}")
+    return x

@@ -37,7 +37,8 @@ def train_default(
         )
     voice_cv = out_dir / "voice" / "cv.json"
     if "voice" in steps:
-        from .voice import cross_validate_voice, train_voice
+        from .voice import train_voice
+        from .voice_cv import cross_validate_voice
 
         console.rule("voice: RAVDESS 5-fold actor cross-validation, then all 20 actors")
         cross_validate_voice(data_root / "ravdess", voice_cv)  # resumes finished folds

@@ -43,7 +43,9 @@ def voice_oof(cv_json: Path, data_root: Path) -> tuple[np.ndarray, np.ndarray, n
     Clip order within a fold is the RAVDESS manifest order of its test actors.
     """
     from ..models.calibration import softmax
-    from .voice import _frame, merge_matrix, to_canonical_index
+    from .evaluation import cross_fitted
+    from .voice_data import actor_of, ravdess_frame
+    from .voice_recipe import merge_matrix, to_canonical_index
 
     path = Path(cv_json)
     if not path.is_file():
@@ -51,28 +53,28 @@ def voice_oof(cv_json: Path, data_root: Path) -> tuple[np.ndarray, np.ndarray, n
     folds = json.loads(path.read_text()).get("folds") or {}
     if not folds:
         raise DataError(f"{path} has no cross-validation folds")
-    temps = {k: float(f["temperature"]) for k, f in folds.items()}
+    temps = cross_fitted([f["temperature"] for f in folds.values()])
     probs, labels, actors = [], [], []
-    for k, fold in folds.items():
-        others = [t for j, t in temps.items() if j != k]
-        t = float(np.mean(others)) if others else 1.0
+    for (k, fold), t in zip(folds.items(), temps, strict=True):
         logits = np.asarray(fold["clean_logits"], dtype=np.float64)
-        speakers = _frame(Path(data_root) / "ravdess", fold["test_actors"])["speaker"]
-        if len(speakers) != len(logits):
-            raise DataError(f"{path}: fold {k} has {len(logits)} clips, the data {len(speakers)}")
+        frame = ravdess_frame(Path(data_root) / "ravdess", fold["test_actors"])
+        if len(frame) != len(logits):
+            raise DataError(f"{path}: fold {k} has {len(logits)} clips, the data {len(frame)}")
         probs.append(softmax(logits, t) @ merge_matrix())
         labels.append(to_canonical_index(np.asarray(fold["y_native"])))
-        actors.append(speakers.str.removeprefix("Actor_").astype(int).to_numpy())
+        actors.append(actor_of(frame))
     return np.concatenate(probs), np.concatenate(labels), np.concatenate(actors)
 
 
 def face_pools(model: Any, data_root: Path, limit: int | None = None) -> dict[str, Pool]:
     """``{"tune": FER2013 train holdout, "score": FER2013 validation}`` face probabilities."""
-    from .face import load_split, split_holdout
+    from .evaluation import stratified_holdout
+    from .face import load_split
 
     training = model.meta.training
     x, y = load_split(data_root / "fer2013", "train", limit=limit)
-    _, held = split_holdout(y, float(training.get("holdout", 0.1)), int(training.get("seed", 0)))
+    fraction, seed = float(training.get("holdout", 0.1)), int(training.get("seed", 0))
+    held = stratified_holdout(y, fraction, seed)[1]
     xv, yv = load_split(data_root / "fer2013", "validation", limit=limit)
     return {
         "tune": (model.predict_proba(x[held]), y[held]),
@@ -85,7 +87,7 @@ def text_pools(model: Any, data_root: Path, limit: int | None = None) -> dict[st
 
     MELD utterances get their dialogue's previous utterances as context, as in training.
     """
-    from .text import holdout_split, load_text_corpora, previous_texts
+    from .text_data import holdout_split, load_text_corpora, previous_texts
 
     df = load_text_corpora(data_root, limit)
     context = previous_texts(df)
@@ -134,7 +136,7 @@ def tune_fusion(
 ) -> dict[str, Any]:
     """Fit the fusion weights, write ``model_dir/fusion.json`` and return its metrics.
 
-    ``voice_cv``: the JSON of :func:`emofuse.train.voice.cross_validate_voice` (with its
+    ``voice_cv``: the JSON of :func:`emofuse.train.voice_cv.cross_validate_voice` (with its
     out-of-fold predictions).
     """
     face = load_modality_model("face", Path(model_dir) / "face")

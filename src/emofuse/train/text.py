@@ -6,7 +6,9 @@ Protocol: MELD train + GoEmotions (Ekman) train are split into a fitting part an
 holdout (MELD: ~10% of the dialogues; GoEmotions: ~10% of the comments; seeded). Every
 choice (epoch, lexical weight, per-class logit bias, temperature) is made on the holdout
 by ``mean(MELD weighted F1, GoEmotions macro F1)``. MELD dev and GoEmotions dev are scored
-once at the end, for the report only. Embeddings are cached, so a rerun does not re-embed::
+once at the end, for the report only. Texts come from the corpus manifests and are
+embedded through the feature store under ``cache_dir`` (:mod:`emofuse.train.text_data`),
+so a rerun does not re-embed; the head trains in the shared loop::
 
     >>> meta = train_text(Path("../shared/data"), Path("/tmp/text"))   # doctest: +SKIP
     >>> round(meta["metrics"]["meld_dev"]["weighted_f1"], 2)           # doctest: +SKIP
@@ -15,6 +17,7 @@ once at the end, for the report only. Embeddings are cached, so a rerun does not
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -23,48 +26,32 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data.datasets.goemotions import prepare_goemotions
-from ..data.datasets.meld import prepare_meld
-from ..encoders.cache import cached_embeddings
 from ..errors import UsageError
 from ..evaluate.metrics import classification_metrics
-from ..labels import CANONICAL, MAPPINGS
+from ..labels import CANONICAL
 from ..models.calibration import expected_calibration_error, fit_temperature, softmax
-from ..utils.progress import training_progress
+from .loop import fit
+from .text_data import (
+    context_embeddings,
+    embed_texts,
+    eval_sets,
+    expand_soft,
+    holdout_split,
+    item_weights,
+    load_text_corpora,
+    previous_texts,
+    soft_targets,
+)
+from .text_selection import (
+    GOEMOTIONS_PROTOCOL,
+    OBJECTIVE,
+    objective,
+    objective_of,
+    set_metrics,
+    tune_logit_bias,
+)
 
-OBJECTIVE = "mean(meld weighted_f1, goemotions macro_f1) on the train holdout"
 LEXICAL_WEIGHTS = (0.5, 1.0, 1.5, 2.0, 3.0)
-GOEMOTIONS_PROTOCOL = "single-label comments"
-
-
-def load_text_corpora(data_root: Path, limit: int | None = None, seed: int = 0) -> pd.DataFrame:
-    """MELD + GoEmotions (Ekman) train/dev rows with ``targets``: soft label distributions."""
-    meld = prepare_meld(Path(data_root) / "meld").frame
-    meld["labels"] = meld["label_canonical"].map(lambda c: [c])
-    goemo = prepare_goemotions(Path(data_root) / "goemotions", "ekman").frame
-    goemo["labels"] = goemo["labels"].map(lambda ls: [MAPPINGS["goemotions_ekman"][x] for x in ls])
-    df = pd.concat([meld[goemo.columns.intersection(meld.columns)], goemo], ignore_index=True)
-    # MELD utterance order within a dialogue (dialogue context); -1 for GoEmotions.
-    utt = meld["utterance"] if "utterance" in meld else pd.Series(-1, index=meld.index)
-    df["utterance"] = np.concatenate([utt.to_numpy(), np.full(len(goemo), -1)]).astype(int)
-    df = df[df["split"].isin(["train", "dev"])]
-    if limit is not None:
-        df = (
-            df.sample(frac=1.0, random_state=seed)
-            .groupby(["corpus", "split"])
-            .head(limit)
-            .sort_index()
-        )
-    return df.reset_index(drop=True)
-
-
-def soft_targets(labels: pd.Series) -> np.ndarray:
-    """Spread each item's weight evenly over its canonical labels: ``(N, 7)`` float32."""
-    t = np.zeros((len(labels), len(CANONICAL)), dtype=np.float32)
-    for i, ls in enumerate(labels):
-        for c in ls:
-            t[i, CANONICAL.index(c)] += 1.0 / len(ls)
-    return t
 
 
 def train_text(
@@ -105,7 +92,8 @@ def train_text(
     """
     import torch
 
-    from ..encoders.text import MODEL_ID, MiniLMEncoder
+    from ..encoders.base import build_encoder
+    from ..encoders.text import MODEL_ID
     from ..models.artifact import ModelMeta, save_model
     from ..models.text_head import TextHead, TextHeadConfig, TextModel
     from ..models.text_lexical import LexicalModel
@@ -113,46 +101,68 @@ def train_text(
     if multilabel not in ("soft", "single"):
         raise UsageError(f"multilabel must be 'soft' or 'single', not {multilabel!r}")
     started = time.time()
-    encoder = encoder or MiniLMEncoder()
+    encoder = encoder or build_encoder("minilm")
     df = load_text_corpora(data_root, limit, seed)
-    with training_progress(progress, "texts") as bar:
-        emb = _embed(encoder, df, cache_dir, bar)
-        ctx = context_embeddings(df, emb) if context else None
-        fit, hold = holdout_split(df, holdout, seed)
-        if multilabel == "single":
-            fit = fit & df["labels"].map(len).eq(1).to_numpy()
-        hold_sets = _eval_sets(df, hold, "holdout")
-        dev_sets = _eval_sets(df, df["split"].eq("dev").to_numpy(), "dev")
-        x_all = np.hstack([emb, ctx, (np.abs(ctx).sum(1, keepdims=True) > 0)]) if context else emb
-        x_all = x_all.astype(np.float32)
-        y = soft_targets(df.loc[fit, "labels"])
-        w = _item_weights(df.loc[fit, "corpus"].to_numpy(), y, class_weight_power, corpus_balance)
+    emb = embed_texts(df, encoder, cache_dir, progress)
+    ctx = context_embeddings(df, emb) if context else None
+    fit_mask, hold = holdout_split(df, holdout, seed)
+    if multilabel == "single":
+        fit_mask = fit_mask & df["labels"].map(len).eq(1).to_numpy()
+    hold_sets = eval_sets(df, hold, "holdout")
+    dev_sets = eval_sets(df, df["split"].eq("dev").to_numpy(), "dev")
+    x_all = np.hstack([emb, ctx, (np.abs(ctx).sum(1, keepdims=True) > 0)]) if context else emb
+    x_all = x_all.astype(np.float32)
+    y = soft_targets(df.loc[fit_mask, "labels"])
+    w = item_weights(df.loc[fit_mask, "corpus"].to_numpy(), y, class_weight_power, corpus_balance)
 
-        torch.manual_seed(seed)
-        config = TextHeadConfig(
-            in_dim=x_all.shape[1], hidden=hidden, dropout=dropout, context=int(context)
-        )
-        head = TextHead(config)
-        history, best = _fit(
-            head,
-            x_all[fit],
-            y,
-            w,
-            {k: (x_all[i], yy) for k, (i, yy) in hold_sets.items()},
-            epochs=epochs,
-            lr=lr,
-            weight_decay=weight_decay,
-            batch_size=batch_size,
-            seed=seed,
-            bar=bar,
-        )
-    head.load_state_dict(best["state"])
-    selection: dict[str, Any] = {"best_epoch": best["epoch"], "history": history}
+    torch.manual_seed(seed)
+    config = TextHeadConfig(
+        in_dim=x_all.shape[1], hidden=hidden, dropout=dropout, context=int(context)
+    )
+    head = TextHead(config)
+    xt, yt, wt = (torch.as_tensor(a) for a in (x_all[fit_mask], y, w))
+    steps = max(1, math.ceil(len(xt) / batch_size))
+    opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=lr, total_steps=epochs * steps, pct_start=0.1
+    )
+    gen = torch.Generator().manual_seed(seed)
+
+    def batches(epoch: int):
+        for idx in torch.randperm(len(xt), generator=gen).split(batch_size):
+            yield xt[idx], wt[idx], yt[idx]
+
+    def loss(model: torch.nn.Module, batch: tuple) -> torch.Tensor:
+        x, weights, target = batch
+        logp = torch.log_softmax(model(x), dim=1)
+        return -((target * logp).sum(1) * weights).mean()
+
+    def holdout_objective(model: torch.nn.Module, epoch: int) -> dict[str, float]:
+        scores = objective_of({k: _logits(model, x_all[i]) for k, (i, _) in hold_sets.items()},
+                              hold_sets)  # fmt: skip
+        return {"score": scores["objective"], **scores}
+
+    fitted = fit(
+        head,
+        batches,
+        loss,
+        optimizer=opt,
+        epochs=epochs,
+        steps_per_epoch=steps,
+        schedule=sched,
+        evaluate=holdout_objective,
+        rngs=(gen,),
+        progress=progress,
+        name="text head",
+        unit="texts",
+        items_per_epoch=len(xt),
+    )
+    selection: dict[str, Any] = {"best_epoch": fitted.best_epoch, "history": fitted.history}
     head_logits = _logits(head, x_all)
     texts = df["text"].tolist()
     lex_model, lex_logits, lex_weight = None, None, 0.0
     if lexical:
-        rows, labels, weights = _expand_soft(np.flatnonzero(fit), y, w)
+        rows, labels, weights = expand_soft(np.flatnonzero(fit_mask), y, w)
         lex_model = LexicalModel.fit(
             [texts[i] for i in rows],
             labels,
@@ -165,13 +175,13 @@ def train_text(
         lex_logits = np.zeros_like(head_logits)
         lex_logits[need] = lex_model.logits([texts[i] for i in need])
         grid = {
-            a: _objective(head_logits + a * lex_logits, hold_sets)["objective"]
+            a: objective(head_logits + a * lex_logits, hold_sets)["objective"]
             for a in LEXICAL_WEIGHTS
         }
         lex_weight = max(grid, key=lambda a: (grid[a], -a))
         selection["lexical_weight_grid"] = {str(a): s for a, s in grid.items()}
     z_all = head_logits + (lex_weight * lex_logits if lex_logits is not None else 0.0)
-    bias = _tune_bias(z_all, hold_sets) if tune_bias else np.zeros(len(CANONICAL))
+    bias = tune_logit_bias(z_all, hold_sets) if tune_bias else np.zeros(len(CANONICAL))
     z_hold = np.concatenate([z_all[i] for i, _ in hold_sets.values()]) + bias
     y_hold = np.concatenate([yy for _, yy in hold_sets.values()])
     temperature = fit_temperature(z_hold, y_hold)
@@ -199,7 +209,7 @@ def train_text(
         labels=list(CANONICAL),
         preprocessing=preprocessing,
         training={
-            "data": _describe_counts(df, fit),
+            "data": _describe_counts(df, fit_mask),
             "selection": (
                 f"held-out train: MELD train {hold_sets['meld_holdout'][0].size:,} utterances "
                 f"({holdout:.0%} of dialogues, grouped by dialogue) + GoEmotions train "
@@ -239,10 +249,10 @@ def train_text(
             k: model.logits(emb[i], [texts[j] for j in i], _ctx(ctx, i))
             for k, (i, _) in sets.items()
         }
-        metrics.update(_metrics(z, sets, temperature))
+        metrics.update(set_metrics(z, sets, temperature))
     metrics["objective"] = {
         "name": OBJECTIVE,
-        "holdout": _objective(z_all + bias, hold_sets)["objective"],
+        "holdout": objective(z_all + bias, hold_sets)["objective"],
         "dev": round(
             (metrics["meld_dev"]["weighted_f1"] + metrics["goemotions_dev"]["macro_f1"]) / 2, 4
         ),
@@ -272,14 +282,14 @@ def evaluate_text(
     """Dev metrics of a saved text model (MELD dev with dialogue context, single-label
     GoEmotions dev, pooled ECE before and after the temperature). Without ``cache_dir`` it
     runs :meth:`TextModel.predict_proba` on the texts and their previous utterances; with
-    one, it reads the cached embeddings.
+    one, it embeds through the feature store there (``encoder`` or the one the model names).
     """
     from ..models.text_head import TextModel
 
     model = TextModel.load(model_dir, encoder=encoder)
     df = load_text_corpora(data_root, limit)
     df = df[df["split"].eq("dev")].reset_index(drop=True)
-    sets = _eval_sets(df, np.ones(len(df), dtype=bool), "dev")
+    sets = eval_sets(df, np.ones(len(df), dtype=bool), "dev")
     texts = df["text"].tolist()
     if cache_dir is None:
         history = previous_texts(df)
@@ -288,7 +298,10 @@ def evaluate_text(
             for k, (i, _) in sets.items()
         }
     else:
-        emb = _embed(model.encoder, df, Path(cache_dir), None)
+        from ..encoders.base import build_encoder
+
+        name = model.meta.preprocessing.get("encoder", "minilm")
+        emb = embed_texts(df, encoder or build_encoder(name), Path(cache_dir))
         ctx = context_embeddings(df, emb)
         probs = {
             k: softmax(
@@ -310,165 +323,11 @@ def evaluate_text(
     return out
 
 
-def holdout_split(
-    df: pd.DataFrame, frac: float = 0.1, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(fit, holdout)`` masks over the train rows: MELD by dialogue, GoEmotions by comment."""
-    rng = np.random.default_rng(seed)
-    train = df["split"].eq("train").to_numpy()
-    hold = np.zeros(len(df), dtype=bool)
-    meld = train & df["corpus"].eq("meld").to_numpy()
-    dialogues = np.unique(df.loc[meld, "dialogue"].astype(int))
-    if len(dialogues):
-        k = min(len(dialogues), max(1, round(frac * len(dialogues))))
-        hold |= meld & df["dialogue"].isin(rng.choice(dialogues, k, replace=False)).to_numpy()
-    other = np.flatnonzero(train & ~df["corpus"].eq("meld").to_numpy())
-    if len(other):
-        k = min(len(other), max(1, round(frac * len(other))))
-        hold[rng.choice(other, k, replace=False)] = True
-    return train & ~hold, hold
-
-
-def context_embeddings(df: pd.DataFrame, emb: np.ndarray) -> np.ndarray:
-    """Embedding of each MELD row's previous utterance in its dialogue; zeros otherwise."""
-    ctx = np.zeros_like(emb)
-    prev = _previous_row(df)
-    has = prev >= 0
-    ctx[has] = emb[prev[has]]
-    return ctx
-
-
-def previous_texts(df: pd.DataFrame) -> list[list[str]]:
-    """Each row's earlier utterances of the same MELD dialogue, oldest first ([] otherwise)."""
-    prev = _previous_row(df)
-    texts = df["text"].tolist()
-    out: list[list[str]] = [[] for _ in range(len(df))]
-    for i in np.argsort(df["utterance"].to_numpy(), kind="stable"):
-        if prev[i] >= 0:
-            out[i] = out[prev[i]] + [texts[prev[i]]]
-    return out
-
-
 # --- internals -------------------------------------------------------------------------
-
-
-class _ProgressEncoder:
-    """Wraps an encoder to embed in chunks and report counts and rate (same cache key)."""
-
-    def __init__(self, encoder: Any, bar: Any, label: str, chunk: int = 1024):
-        self.encoder, self.bar, self.label, self.chunk = encoder, bar, label, chunk
-        self.name = encoder.name
-
-    def fingerprint(self) -> str:
-        return self.encoder.fingerprint()
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        if self.bar is None:
-            return self.encoder.encode(texts)
-        task = self.bar.add_task(f"embed {self.label}", total=len(texts))
-        parts = []
-        for i in range(0, len(texts), self.chunk):
-            parts.append(self.encoder.encode(texts[i : i + self.chunk]))
-            done = min(i + self.chunk, len(texts))
-            self.bar.update(task, completed=done)
-        return np.concatenate(parts) if parts else self.encoder.encode([])
-
-
-def _embed(encoder: Any, df: pd.DataFrame, cache_dir: Path, bar: Any) -> np.ndarray:
-    emb = np.zeros((len(df), encoder.dim), dtype=np.float32)
-    for (corpus, split), idx in df.groupby(["corpus", "split"], sort=False).groups.items():
-        texts = df.loc[idx, "text"].tolist()
-        wrapped = _ProgressEncoder(encoder, bar, f"{corpus} {split}")
-        emb[df.index.get_indexer(idx)] = cached_embeddings(
-            wrapped, texts, cache_dir, f"{corpus}-{split}"
-        )
-    return emb
-
-
-def _previous_row(df: pd.DataFrame) -> np.ndarray:
-    """Row index of each MELD row's previous utterance in its dialogue; -1 otherwise."""
-    prev = np.full(len(df), -1, dtype=np.int64)
-    meld = df.index[df["corpus"].eq("meld")]
-    if len(meld) == 0:
-        return prev
-    sub = df.loc[meld, ["split", "dialogue", "utterance"]].copy()
-    sub["row"] = df.index.get_indexer(meld)
-    sub = sub.sort_values(["split", "dialogue", "utterance"], kind="stable")
-    same = sub["split"].eq(sub["split"].shift()) & sub["dialogue"].eq(sub["dialogue"].shift())
-    before = sub["row"].shift().fillna(-1).astype(np.int64).to_numpy()
-    prev[sub["row"].to_numpy()] = np.where(same.to_numpy(), before, -1)
-    return prev
 
 
 def _ctx(ctx: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
     return None if ctx is None else ctx[rows]
-
-
-def _eval_sets(
-    df: pd.DataFrame, mask: np.ndarray, suffix: str
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """``meld_{suffix}``/``goemotions_{suffix}`` -> (row indices, label ids); single-label."""
-    single = mask & df["labels"].map(len).eq(1).to_numpy()
-    out = {}
-    for corpus in ("meld", "goemotions"):
-        rows = np.flatnonzero(single & df["corpus"].eq(corpus).to_numpy())
-        y = np.array([CANONICAL.index(df["labels"].iat[i][0]) for i in rows], dtype=np.int64)
-        out[f"{corpus}_{suffix}"] = (rows, y)
-    return out
-
-
-def _expand_soft(rows: np.ndarray, y: np.ndarray, w: np.ndarray):
-    """Soft targets -> (row, label id, weight) triples for a hard-label classifier."""
-    r, c = np.nonzero(y)
-    return rows[r], c.astype(np.int64), (y[r, c] * w[r]).astype(np.float64)
-
-
-def _item_weights(
-    corpus: np.ndarray, y: np.ndarray, class_power: float, corpus_balance: float
-) -> np.ndarray:
-    counts = y.sum(0)
-    cw = np.where(counts > 0, (np.maximum(counts, 1e-9) / counts.max()) ** -class_power, 0.0)
-    w = (y * cw).sum(1)
-    names, n = np.unique(corpus, return_counts=True)
-    for name, k in zip(names, n, strict=True):
-        w[corpus == name] *= (len(corpus) / (len(names) * k)) ** corpus_balance
-    return (w / w.mean()).astype(np.float32)
-
-
-def _fit(head, x, y, w, sel, *, epochs, lr, weight_decay, batch_size, seed, bar):
-    """Train ``head``; keep the epoch with the best objective on ``sel`` (the holdout)."""
-    import torch
-
-    xt, yt, wt = (torch.as_tensor(a) for a in (x, y, w))
-    opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=weight_decay)
-    steps = epochs * max(1, -(-len(x) // batch_size))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
-    gen = torch.Generator().manual_seed(seed)
-    task = bar.add_task("train epochs", total=epochs) if bar is not None else None
-    history, best = [], {"objective": -1.0, "epoch": 0, "state": None}
-    for epoch in range(1, epochs + 1):
-        head.train()
-        for idx in torch.randperm(len(x), generator=gen).split(batch_size):
-            logp = torch.log_softmax(head(xt[idx]), dim=1)
-            loss = -((yt[idx] * logp).sum(1) * wt[idx]).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-        z = {k: _logits(head, xs) for k, (xs, _) in sel.items()}
-        scores = _objective_of(z, sel)
-        history.append({"epoch": epoch, "loss": round(loss.item(), 4), **scores})
-        if scores["objective"] > best["objective"]:
-            state = {k: v.detach().clone() for k, v in head.state_dict().items()}
-            best = {"objective": scores["objective"], "epoch": epoch, "state": state}
-        if task is not None:
-            bar.update(
-                task,
-                completed=epoch,
-                description=f"epochs: holdout {scores['objective']:.3f} "
-                f"(best {best['objective']:.3f})",
-            )
-    return history, best
 
 
 def _logits(head, x: np.ndarray) -> np.ndarray:
@@ -479,62 +338,20 @@ def _logits(head, x: np.ndarray) -> np.ndarray:
         return head(torch.as_tensor(x)).numpy()
 
 
-def _objective_of(z: dict[str, np.ndarray], sets: dict[str, tuple[Any, np.ndarray]]):
-    """MELD weighted F1, GoEmotions macro F1 and their mean, from per-set logits."""
-    from sklearn.metrics import f1_score
-
-    labels = list(range(len(CANONICAL)))
-    (km, (_, ym)), (kg, (_, yg)) = sets.items()
-    mw = f1_score(ym, z[km].argmax(1), labels=labels, average="weighted", zero_division=0)
-    gm = f1_score(yg, z[kg].argmax(1), labels=labels, average="macro", zero_division=0)
-    return {
-        "meld_weighted_f1": round(float(mw), 4),
-        "goemotions_macro_f1": round(float(gm), 4),
-        "objective": round(float(mw + gm) / 2, 4),
-    }
-
-
-def _objective(z_all: np.ndarray, sets) -> dict[str, float]:
-    return _objective_of({k: z_all[i] for k, (i, _) in sets.items()}, sets)
-
-
-def _tune_bias(z_all: np.ndarray, sets, rounds: int = 3) -> np.ndarray:
-    """Per-class logit bias maximising the objective on ``sets`` (coordinate ascent)."""
-    bias = np.zeros(z_all.shape[1])
-    best = _objective(z_all, sets)["objective"]
-    for _ in range(rounds):
-        improved = False
-        for k in range(len(bias)):
-            for d in np.linspace(-1.5, 1.5, 31):
-                trial = bias.copy()
-                trial[k] = d
-                s = _objective(z_all + trial, sets)["objective"]
-                if s > best + 1e-6:
-                    best, bias, improved = s, trial, True
-        if not improved:
-            break
-    return bias
-
-
-def _metrics(z: dict[str, np.ndarray], sets, temperature: float) -> dict[str, Any]:
-    """Per-set classification metrics and pooled ECE before/after the temperature."""
-    out: dict[str, Any] = {}
-    for k, (_, y) in sets.items():
-        out[k] = classification_metrics(y, z[k].argmax(1), CANONICAL)
-        if k.startswith("goemotions"):
-            out[k]["protocol"] = GOEMOTIONS_PROTOCOL
-    suffix = next(iter(sets)).split("_", 1)[1]
-    zz = np.concatenate(list(z.values()))
-    y = np.concatenate([y for _, y in sets.values()])
-    if len(y):
-        out[f"ece_before_{suffix}"] = expected_calibration_error(softmax(zz), y)
-        out[f"ece_after_{suffix}"] = expected_calibration_error(softmax(zz, temperature), y)
-    return out
-
-
 def _describe_counts(df: pd.DataFrame, train: np.ndarray) -> str:
     n = df.loc[train, "corpus"].value_counts()
     return (
         f"MELD train ({n.get('meld', 0):,}) + GoEmotions Ekman train ({n.get('goemotions', 0):,})"
         ", the selection holdout excluded"
     )
+
+
+__all__ = [
+    "context_embeddings",
+    "evaluate_text",
+    "holdout_split",
+    "load_text_corpora",
+    "previous_texts",
+    "soft_targets",
+    "train_text",
+]

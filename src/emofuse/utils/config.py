@@ -98,6 +98,12 @@ def convert_overrides(config_cls: type, values: dict[str, Any]) -> dict[str, Any
     return out
 
 
+def convert_value(value: Any, tp: Any) -> Any:
+    """``value`` converted to the type annotation ``tp`` (``"3"`` -> ``3`` for ``int``);
+    raises ``ValueError``/``TypeError`` when it does not fit."""
+    return _convert(value, tp)
+
+
 def _convert(value: Any, tp: Any) -> Any:
     if tp is Any:
         return value

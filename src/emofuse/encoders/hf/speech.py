@@ -49,9 +49,16 @@ def speech_windows(n: int, size: int) -> list[tuple[int, int]]:
 
 @register_encoder("hf_speech", HFSpeechConfig)
 class HFSpeech(_HFEncoder):
-    """Self-supervised speech model, hidden states mean-pooled over time."""
+    """Self-supervised speech model, hidden states mean-pooled over time;
+    ``encode_sequence``: the hidden states of ``layer`` per frame (``(T, dim)``)."""
 
     modality = "voice"
+
+    @property
+    def sequence_hop(self) -> float | None:
+        """Seconds between frames: the conv front end's total stride (20 ms for wav2vec2)."""
+        stride = getattr(self._hf_config(), "conv_stride", None)
+        return float(np.prod(stride)) / SAMPLE_RATE if stride else None
 
     def _load(self, directory: Path) -> None:
         tf = _transformers()
@@ -68,9 +75,7 @@ class HFSpeech(_HFEncoder):
         rows = []
         with torch.inference_mode():
             for i, wave in enumerate(batch):
-                wave = np.asarray(wave, dtype=np.float32)
-                if wave.ndim != 1 or len(wave) == 0 or not np.isfinite(wave).all():
-                    raise DataError(f"wave {i}: expected finite, non-empty mono 1-D samples")
+                wave = _checked(wave, i)
                 if len(wave) < MIN_SAMPLES:
                     wave = np.pad(wave, (0, MIN_SAMPLES - len(wave)))
                 chunks = [wave[s:e] for s, e in speech_windows(len(wave), size)]
@@ -84,6 +89,34 @@ class HFSpeech(_HFEncoder):
                     embs.append(self._select(res.hidden_states, c.layer).mean(1).float().numpy())
                 rows.append(np.concatenate(embs).mean(0))
         return as_float32(rows, len(batch), self.dim)
+
+    def encode_sequence(self, batch: list[np.ndarray]) -> list[np.ndarray]:
+        """Frames of hidden state ``layer``, ``(T, dim)`` per wave: consecutive windows of
+        ``chunk_seconds`` (no overlap), each run alone, their frames concatenated."""
+        import torch
+
+        model, c = self._ensure(), self.config
+        size = max(MIN_SAMPLES, round(c.chunk_seconds * SAMPLE_RATE))
+        out = []
+        with torch.inference_mode():
+            for i, wave in enumerate(batch):
+                wave, frames = _checked(wave, i), []
+                for s in range(0, len(wave), size):
+                    chunk = wave[s : s + size]
+                    if len(chunk) < MIN_SAMPLES:
+                        chunk = np.pad(chunk, (0, MIN_SAMPLES - len(chunk)))
+                    feats = self.extractor_([chunk], sampling_rate=SAMPLE_RATE, return_tensors="pt")
+                    res = model(feats["input_values"], output_hidden_states=True, return_dict=True)
+                    frames.append(self._select(res.hidden_states, c.layer)[0].float().numpy())
+                out.append(np.ascontiguousarray(np.concatenate(frames), dtype=np.float32))
+        return out
+
+
+def _checked(wave: np.ndarray, i: int) -> np.ndarray:
+    wave = np.asarray(wave, dtype=np.float32)
+    if wave.ndim != 1 or len(wave) == 0 or not np.isfinite(wave).all():
+        raise DataError(f"wave {i}: expected finite, non-empty mono 1-D samples")
+    return wave
 
 
 # --- images and video ------------------------------------------------------------------

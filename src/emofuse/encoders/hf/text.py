@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -55,33 +56,51 @@ class HFText(_HFEncoder):
             auto = tf.AutoModel
         self.model_ = auto.from_pretrained(directory, local_files_only=True)
 
+    sequence_hop = None  # tokens, not time
+
+    def _hidden(self, batch: list[str]) -> Iterator[tuple[Any, Any]]:
+        """``(hidden states of `layer`, attention mask)`` per sub-batch of ``batch_size``."""
+        if any(not isinstance(t, str) for t in batch):
+            raise DataError("hf_text encodes strings")
+        model, c = self._ensure(), self.config
+        for s in range(0, len(batch), c.batch_size):
+            enc = self.tokenizer_(
+                list(batch[s : s + c.batch_size]),
+                padding=True,
+                truncation=True,
+                max_length=c.max_length,
+                return_tensors="pt",
+            )
+            if _no_token_types(model):
+                enc.pop("token_type_ids", None)
+            res = model(**enc, output_hidden_states=True, return_dict=True)
+            yield self._select(res.hidden_states, c.layer), enc["attention_mask"]
+
     def encode(self, batch: list[str]) -> np.ndarray:
         import torch
 
-        if any(not isinstance(t, str) for t in batch):
-            raise DataError("hf_text encodes strings")
         if len(batch) == 0:
             return empty(self.dim)
-        model, c = self._ensure(), self.config
-        out = []
+        c, out = self.config, []
         with torch.inference_mode():
-            for s in range(0, len(batch), c.batch_size):
-                enc = self.tokenizer_(
-                    list(batch[s : s + c.batch_size]),
-                    padding=True,
-                    truncation=True,
-                    max_length=c.max_length,
-                    return_tensors="pt",
-                )
-                if _no_token_types(model):
-                    enc.pop("token_type_ids", None)
-                res = model(**enc, output_hidden_states=True, return_dict=True)
-                h = self._select(res.hidden_states, c.layer)
-                z = h[:, 0] if c.pooling == "cls" else _masked_mean(h, enc["attention_mask"])
+            for h, mask in self._hidden(batch):
+                z = h[:, 0] if c.pooling == "cls" else _masked_mean(h, mask)
                 if c.normalize:
                     z = torch.nn.functional.normalize(z, dim=-1)
                 out.append(z.float().numpy())
         return as_float32(np.concatenate(out), len(batch), self.dim)
+
+    def encode_sequence(self, batch: list[str]) -> list[np.ndarray]:
+        """Hidden states of ``layer`` per token ``(T, dim)``, padding removed (special
+        tokens kept; not normalised)."""
+        import torch
+
+        out: list[np.ndarray] = []
+        with torch.inference_mode():
+            for h, mask in self._hidden(batch):
+                for row, keep in zip(h, mask.bool()):
+                    out.append(np.ascontiguousarray(row[keep].float().numpy()))
+        return out
 
 
 def _no_token_types(model: Any) -> bool:

@@ -1,11 +1,11 @@
-"""Export the face and voice networks (and MiniLM) to ONNX, check them against torch, time both.
+"""Export the face, voice and audio-visual networks (and MiniLM) to ONNX, check, time them.
 
-:func:`export_onnx` writes ``face/model.onnx`` and ``voice/model.onnx`` next to their
-safetensors, checks them against torch (max abs logit difference below
-:data:`TOLERANCE`), times both runtimes at the batch sizes the pipeline uses and records
-the timings (with their batch sizes) in ``onnx.json``, which :mod:`.runtime` reads to
-pick a backend per batch size. MiniLM's export (:mod:`.text_export`) goes to the user
-cache instead (it is ~90 MB).
+:func:`export_onnx` writes ``face/model.onnx``, ``voice/model.onnx`` (and ``av/model.onnx``
+for a real-time audio-visual model) next to their safetensors, checks them against torch
+(max abs logit difference below :data:`TOLERANCE`), times both runtimes at the batch sizes
+the pipeline uses and records the timings (with their batch sizes) in ``onnx.json``, which
+:mod:`.runtime` reads to pick a backend per batch size. MiniLM's export
+(:mod:`.text_export`) goes to the user cache instead (it is ~90 MB).
 
 >>> export_onnx("src/emofuse/weights")                                 # doctest: +SKIP
 [PosixPath('src/emofuse/weights/face/model.onnx'), ...]
@@ -27,7 +27,7 @@ import torch
 
 from ...errors import DataError, MissingExtraError
 from ...utils.io import write_atomic
-from ..artifact import WEIGHTS_FILE
+from ..artifact import WEIGHTS_FILE, load_meta
 from .runtime import (
     INFO_FILE,
     ONNX_FILE,
@@ -181,24 +181,61 @@ def _export_voice(folder: Path) -> tuple[bytes, dict[str, Any]]:
     return data, {"max_abs_diff": diff, **_benchmark(model._network, session, bench)}
 
 
-EXPORTERS = {"face": _export_face, "voice": _export_voice}
+def _export_av(folder: Path) -> tuple[bytes, dict[str, Any]]:
+    from ...data.clips import Clip
+    from ..realtime import INPUT_NAMES, RealtimeModel, example_inputs
+
+    model = RealtimeModel.load(folder, backend="torch")
+    net, config = model.module, model.module.config
+    time_axes = {n: {0: "batch", 1: "frames"} for n in INPUT_NAMES[:4]}
+    axes = {
+        **time_axes,
+        "mel": {0: "batch", 3: "mel_frames"},
+        "mel_valid": {0: "batch", 1: "mel_frames"},
+        "logits": {0: "batch"},
+    }
+    data = _to_onnx(net, example_inputs(config, 2, 6, 160), INPUT_NAMES, axes)
+    session = make_session(data)
+    masked = list(example_inputs(config, 3, 5, 203, seed=3))
+    masked[1] = masked[1].clone()
+    masked[1][0] = 0  # no face in the first clip
+    masked[5] = masked[5].clone()
+    masked[5][1, 90:] = 0  # a shorter sound in the second
+    masked[5][2] = 0  # and none in the third
+    cases = [example_inputs(config, 1, 8, 401, seed=1), example_inputs(config, 4, 3, 77, seed=2)]
+    diff = _verify(net, session, [*cases, tuple(masked)], folder)
+    spec, rng = model.clip_spec, np.random.default_rng(0)
+    clip = Clip(
+        rng.integers(0, 256, (spec.frames, spec.face_size, spec.face_size), dtype=np.uint8),
+        np.ones(spec.frames, bool),
+        rng.integers(0, 256, (spec.frames, *spec.frame_shape), dtype=np.uint8),
+        rng.normal(0, 0.1, int(spec.max_seconds * 16000)).astype(np.float32),
+    )
+    name = f"1 clip ({spec.frames} frames + {spec.max_seconds:g} s sound)"
+    bench = _benchmark(model._network, session, {name: (1, model.inputs([clip]))})
+    return data, {"max_abs_diff": diff, **bench}
+
+
+EXPORTERS = {"face": _export_face, "voice": _export_voice, "av": _export_av}
 
 
 def export_onnx(
     model_dir: str | Path,
     out_dir: str | Path | None = None,
-    modalities: tuple[str, ...] = ("face", "voice"),
+    modalities: tuple[str, ...] = tuple(EXPORTERS),
 ) -> list[Path]:
-    """Export the face and voice networks of ``model_dir`` to ONNX; the files written.
+    """Export the face, voice and audio-visual networks of ``model_dir`` to ONNX; the files.
 
-    ``model_dir`` holds ``face/`` and/or ``voice/`` model folders (like
-    ``emofuse/weights``). Each network is checked against torch on random inputs (a
-    difference of :data:`TOLERANCE` or more raises :class:`DataError` and writes nothing),
-    timed against torch, and saved atomically as ``<modality>/model.onnx`` plus
-    ``<modality>/onnx.json`` (timings, speed-up, chosen backend, weights hash) under
-    ``out_dir`` (default: ``model_dir``, i.e. next to the safetensors, where the models
-    look for them). ``modalities`` picks a subset. MiniLM (the text encoder) has its own
-    export, :func:`.text_export.export_minilm`.
+    ``model_dir`` holds ``face/``, ``voice/`` and/or ``av/`` (a real-time audio-visual
+    model) folders (like ``emofuse/weights``). Each network is checked against torch on
+    random inputs (a difference of :data:`TOLERANCE` or more raises :class:`DataError` and
+    writes nothing), timed against torch, and saved atomically as ``<modality>/model.onnx``
+    plus ``<modality>/onnx.json`` (timings, speed-up, chosen backend, weights hash) under
+    ``out_dir`` (default: ``model_dir``, i.e. next to the safetensors, where the models look
+    for them). ``modalities`` picks a subset. ``model_dir`` may also be one face, voice or
+    av model's own folder (e.g. ``RUN_DIR/models/realtime__net``): its export is written
+    into it (or into ``out_dir``). MiniLM (the text encoder) has its own export,
+    :func:`.text_export.export_minilm`.
     """
     model_dir = Path(model_dir)
     out_root = Path(out_dir) if out_dir is not None else model_dir
@@ -207,8 +244,13 @@ def export_onnx(
         for m in EXPORTERS
         if m in modalities and (model_dir / m / WEIGHTS_FILE).is_file()
     }
+    targets = {m: out_root / m for m in folders}
+    if not folders and (model_dir / WEIGHTS_FILE).is_file():  # one model's own folder
+        modality = load_meta(model_dir).modality
+        if modality in EXPORTERS and modality in modalities:
+            folders, targets = {modality: model_dir}, {modality: out_root}
     if not folders:
-        raise DataError(f"no face/ or voice/ model folder in {model_dir}")
+        raise DataError(f"no face/ or voice/ model folder (nor av/) in {model_dir}")
     rt = ort()
     written = []
     for modality, folder in folders.items():
@@ -224,7 +266,7 @@ def export_onnx(
             "alternating warmed-up blocks torch, onnx, torch, onnx",
             **report,
         }
-        target = out_root / modality
+        target = targets[modality]
         write_atomic(target / ONNX_FILE, data)
         write_atomic(target / INFO_FILE, (json.dumps(info, indent=2) + "\n").encode())
         written += [target / ONNX_FILE, target / INFO_FILE]

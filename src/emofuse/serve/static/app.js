@@ -207,7 +207,9 @@ async function start() {
   await listDevices();
   $("video").srcObject = stream;
   const proto = location.protocol === "https:" ? "wss" : "ws";
-  ws = new WebSocket(`${proto}://${location.host}/v1/stream`);
+  const key = new URLSearchParams(location.search).get("key");  // a server with --api-key
+  const query = key ? `?key=${encodeURIComponent(key)}` : "";
+  ws = new WebSocket(`${proto}://${location.host}/v1/stream${query}`);
   ws.binaryType = "arraybuffer";
   ws.onopen = () => {
     t0 = performance.now();
