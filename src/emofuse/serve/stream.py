@@ -36,7 +36,8 @@ Server -> client:
 
 Frames queue per session with a small bound (default 1): when the models fall behind, the
 newest frame wins and older ones are dropped. Audio goes to a rolling buffer (the last 3 s);
-the voice model runs on it every 0.5 s of media time unless it is silent.
+the voice model runs on it every 0.5 s of media time unless voice activity detection finds no
+speech in it (at any level: the level is normalised first).
 """
 
 from __future__ import annotations
