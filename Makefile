@@ -14,11 +14,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0   # local CPU build: install it before anything pulls CUDA wheels
 	$(BIN)/pip install --quiet -e '.[test]'
+	@# MiniLM to ONNX (~90 MB, into ~/.cache/emofuse): the text path then starts without torch
+	$(BIN)/emofuse export-onnx --only text > /dev/null
 	@# the browser test needs Chromium (never `playwright install`: it downloads a browser)
 	@if [ "$$(id -u)" = 0 ]; then command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium) || true; fi
 	touch $(STAMP)
 
 demo: install
+	@$(BIN)/emofuse export-onnx --missing > /dev/null   # the text path's ONNX MiniLM, once
 	@if [ -f $(SAMPLES)/four_emotions.mp4 ]; then \
 	  $(BIN)/emofuse analyze $(SAMPLES)/four_emotions.mp4 --transcript $(SAMPLES)/four_emotions.srt; \
 	else \
@@ -35,11 +38,17 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/accuracy.py
+	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/analyze.py
+	$(BIN)/python bench/faces.py
+	$(BIN)/python bench/voice_activity.py
+	$(BIN)/python bench/text_parity.py
+	$(BIN)/python bench/memory.py --before c2aae19 --before-minutes 1,10,60
 	$(BIN)/python bench/live.py
 	$(BIN)/python bench/encoders.py
 	$(BIN)/python bench/robustness.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/readme.py   # the result tables into README.md
 
 train-default: install
 	$(BIN)/emofuse train-default --data ../shared/data

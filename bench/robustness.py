@@ -51,9 +51,10 @@ def make_inputs(d: Path) -> dict[str, Path]:
     from tests.fixtures import (
         jpeg_bytes,
         png_bytes,
+        speechlike,
         truncate,
+        write_speech_wav,
         write_tiny_video,
-        write_tone_wav,
     )
 
     f: dict[str, Path] = {}
@@ -70,11 +71,15 @@ def make_inputs(d: Path) -> dict[str, Path]:
     put("claims_huge.jpg", jpeg_bytes(claim=(20000, 20000)))
     put("bitmap.jpg", b"BM" + bytes(5000))
     put("cut.jpg", jpeg_bytes(640, 480)[:400])
-    f["tone.wav"] = write_tone_wav(d / "tone.wav", seconds=4.0, freq=220.0)
-    f["cut.wav"] = truncate(f["tone.wav"], 0.4, d / "cut.wav")
+    f["speech.wav"] = write_speech_wav(d / "speech.wav", seconds=4.0)
+    f["cut.wav"] = truncate(f["speech.wav"], 0.4, d / "cut.wav")
     f["silent.wav"] = d / "silent.wav"
     f["silent.wav"].write_bytes(_wav(np.zeros(48000, np.int16)))
-    f["clip.mp4"] = write_tiny_video(d / "clip.mp4", seconds=3)
+    quiet = speechlike(4.0, amp=0.3 * 10 ** (-40 / 20))[0]  # the speech 40 dB down
+    put("quiet.wav", _wav(np.round(quiet * 32767).astype(np.int16)))
+    noise = np.random.default_rng(0).normal(0, 0.3, 4 * 16000).clip(-1, 1)  # -10 dBFS
+    put("noise.wav", _wav(np.round(noise * 32767).astype(np.int16)))
+    f["clip.mp4"] = write_tiny_video(d / "clip.mp4", seconds=3, speech=True)
     f["cut.mp4"] = truncate(f["clip.mp4"], 0.3, d / "cut.mp4")
     with av.open(str(d / "huge.avi"), "w") as out:  # one 10000 x 10000 MJPEG frame, 1.5 MB
         s = out.add_stream("mjpeg", rate=1)
@@ -92,9 +97,22 @@ def make_inputs(d: Path) -> dict[str, Path]:
         "late.srt", b"1\n00:00:00,000 --> 00:00:01,000\nhi\n\n2\n00:01:00,000 --> 00:01:02,000\nx\n"
     )
     put("nohead.vtt", b"00:00.000 --> 00:01.000\nhello\n")
+    put("cues_8000.srt", _srt(8000))
+    put("cues_100001.srt", _srt(100_001))
     put("huge_field.csv", b'start,end,text\n0,1,"' + b"x" * 200_000 + b'"\n')
     put("manifest_nocols.csv", b"name,path\na,b.wav\n")
     return f
+
+
+def _srt(n: int) -> bytes:
+    """An SRT of ``n`` one-second cues, one after the other, with a few words each."""
+    words = ["so glad you came", "I can't stand it", "what was that", "fine, whatever"]
+    cues = (f"{i + 1}\n{_ts(i)} --> {_ts(i + 1)}\n{words[i % len(words)]}\n\n" for i in range(n))
+    return "".join(cues).encode()
+
+
+def _ts(s: int) -> str:
+    return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d},000"
 
 
 def _wav(samples) -> bytes:
@@ -157,6 +175,8 @@ def cli_cases(f: dict[str, Path], tmp: Path) -> list[Case]:
         c("random bytes named .wav", "exit 1", a, f["garbage.wav"]),
         c("truncated .wav (40% of 4 s)", "exit 0 + warning", a, f["cut.wav"], "--format", "json"),
         c("silent .wav", "exit 1", a, f["silent.wav"]),
+        c("speech 40 dB down (quiet, not silent)", "exit 0", a, f["quiet.wav"], "--format", "json"),
+        c("white noise at -10 dBFS (loud, no speech)", "exit 1", a, f["noise.wav"]),
         c("PNG bomb 20000x20000 (1.2 MB file)", "exit 1", a, f["bomb.png"]),
         c("JPEG header claiming 20000x20000", "exit 1", a, f["claims_huge.jpg"]),
         c("BMP named .jpg", "exit 1", a, f["bitmap.jpg"]),
@@ -166,14 +186,36 @@ def cli_cases(f: dict[str, Path], tmp: Path) -> list[Case]:
         c("--window inf", "exit 2", a, f["clip.mp4"], "--window", "inf"),
         c("--window 0", "exit 2", a, f["clip.mp4"], "--window", "0"),
         c(
-            "--window 0.1 (windows under 0.3 s)",
-            "warning or exit 2",
+            "--window 0.1 (under the 0.5 s minimum)",
+            "exit 2",
             a,
-            f["tone.wav"],
+            f["speech.wav"],
             "--window",
             "0.1",
             "--format",
             "json",
+        ),
+        c(
+            "SRT with 100,001 cues (over the segment limit)",
+            "exit 2",
+            a,
+            f["clip.mp4"],
+            "--transcript",
+            f["cues_100001.srt"],
+        ),
+        c(
+            "SRT with 8,000 cues, text (context: 8 earlier cues each)",
+            "exit 0 + warning",
+            a,
+            f["clip.mp4"],
+            "--transcript",
+            f["cues_8000.srt"],
+            "--modalities",
+            "text",
+            "--format",
+            "json",
+            "-o",
+            tmp / "cues.json",
         ),
         c("--modalities smell", "exit 2", a, f["clip.mp4"], "--modalities", "smell"),
         c(
@@ -362,6 +404,28 @@ def api_cases(f: dict[str, Path], srv: Server) -> list[Case]:
     def c(what: str, expect: str, run) -> Case:
         return Case("api", what, expect, run)
 
+    def cold_text_burst(n: int):
+        """``n`` clients ask /v1/text at once before the text model is loaded."""
+
+        def one(i: int) -> int:
+            with httpx.Client(
+                base_url=srv.url, headers={"X-API-Key": KEY}, timeout=120, trust_env=False
+            ) as client:
+                return client.post("/v1/text", json={"texts": [f"so glad, take {i}"]}).status_code
+
+        def run() -> tuple[str, str]:
+            from concurrent.futures import ThreadPoolExecutor
+
+            before = srv.rss_mb()
+            with ThreadPoolExecutor(n) as pool:
+                codes = list(pool.map(one, range(n)))
+            ok = sum(code == 200 for code in codes)
+            outcome = "200" if ok == n else "/".join(sorted({str(code) for code in codes}))
+            rss = f"server RSS {before:.0f} -> {srv.rss_mb():.0f} MB"
+            return outcome, f"{ok} of {n} answered 200; {rss}"
+
+        return run
+
     no_key = httpx.Client(base_url=srv.url, timeout=30, trust_env=False)
     return [
         c("no API key", "401", lambda: _answer(no_key.post("/v1/text", json={"texts": ["hi"]}))),
@@ -386,6 +450,7 @@ def api_cases(f: dict[str, Path], srv: Server) -> list[Case]:
                 )
             ),
         ),
+        c("10 concurrent first /v1/text calls (model not loaded)", "200", cold_text_burst(10)),
         c(
             "600 MB upload, chunked (no Content-Length)",
             "413",

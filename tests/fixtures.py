@@ -60,6 +60,36 @@ def tone(seconds: float, sr: int, freq: float, channels: int = 1, amp: float = 0
     return np.stack([x * (1.0 - 0.2 * c) for c in range(channels)])
 
 
+def speechlike(seconds: float, sr: int = 16000, amp: float = 0.3, seed: int = 0) -> np.ndarray:
+    """(1, n) float32 voiced "speech": a 120 Hz glottal buzz with vibrato, through vowel
+    formants that change every 0.125 s, in 8 Hz syllables. Voice activity detection
+    (Silero) takes any 1 s of it for speech (>= 12 frames of 32 ms); a pure tone it does not."""
+    n = round(seconds * sr)
+    t = np.arange(n) / sr
+    phase = 2 * np.pi * np.cumsum(120.0 * (1 + 0.1 * np.sin(2 * np.pi * 3 * t))) / sr
+    source = sum(np.sin(h * phase) / h for h in range(1, 40))
+    vowels = [(730, 1090, 2440), (270, 2290, 3010), (300, 870, 2240), (530, 1840, 2480)]
+    out, step = np.zeros(n), round(0.125 * sr)
+    for k, s in enumerate(range(0, n, step)):
+        x = source[s : s + step]
+        freqs = np.fft.rfftfreq(x.size, 1 / sr)
+        gain = sum(1 / (1 + ((freqs - f) / 80) ** 2) for f in vowels[(k + seed) % len(vowels)])
+        out[s : s + step] = np.fft.irfft(np.fft.rfft(x) * gain, x.size)
+    out *= 0.5 * (1 - np.cos(2 * np.pi * 8 * t))
+    return (amp * out / max(np.abs(out).max(), 1e-9)).astype(np.float32)[None]
+
+
+def write_speech_wav(path: str | Path, seconds: float = 1.0, sr: int = 16000, amp=0.3) -> Path:
+    """16-bit PCM WAV of :func:`speechlike` audio."""
+    pcm = (speechlike(seconds, sr, amp)[0] * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(sr)
+        w.writeframes(pcm.tobytes())
+    return Path(path)
+
+
 def write_tone_wav(
     path: str | Path,
     seconds: float = 1.0,
@@ -126,8 +156,10 @@ def write_tiny_video(
     fps: int = 10,
     size: tuple[int, int] = (160, 120),
     with_audio: bool = True,
+    speech: bool = False,
 ) -> Path:
-    """A short video (a bright square sliding over a gradient) plus an optional 440 Hz tone."""
+    """A short video (a bright square sliding over a gradient) plus an optional 440 Hz tone
+    (or, with ``speech``, :func:`speechlike` audio)."""
     vcodec, acodec, sr = VIDEO_CODECS[Path(path).suffix.lower()]
     require_encoder(vcodec)
     if with_audio:
@@ -149,7 +181,8 @@ def write_tiny_video(
             out.mux(video.encode(frame))
         out.mux(video.encode(None))
         if audio is not None:
-            _encode_audio(out, audio, tone(seconds, sr, 440.0, 1, amp=0.3))
+            sound = speechlike(seconds, sr) if speech else tone(seconds, sr, 440.0, 1, amp=0.3)
+            _encode_audio(out, audio, sound)
     return Path(path)
 
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from emofuse import __version__
 from emofuse.cli import app
 from emofuse.inference.recognizer import Recognizer
-from tests.fixtures import write_tiny_video, write_tone_wav
+from tests.fixtures import write_speech_wav, write_tiny_video
 
 runner = CliRunner()
 
@@ -21,7 +21,8 @@ def tiny_default(tiny_models, monkeypatch):
 
 @pytest.fixture(scope="module")
 def video(tmp_path_factory):
-    return write_tiny_video(tmp_path_factory.mktemp("v") / "clip.mp4", seconds=2, with_audio=True)
+    path = tmp_path_factory.mktemp("v") / "clip.mp4"
+    return write_tiny_video(path, seconds=2, with_audio=True, speech=True)
 
 
 def test_version():
@@ -68,7 +69,7 @@ def test_bad_input_is_one_line_not_a_traceback(args, code, message):
 
 
 def test_predict_manifest_carries_on_after_bad_rows(tmp_path):
-    write_tone_wav(tmp_path / "a.wav", seconds=1.0, sr=16000, freq=300.0)
+    write_speech_wav(tmp_path / "a.wav", seconds=1.0)
     (tmp_path / "corrupt.wav").write_bytes(b"not audio")
     pd.DataFrame(
         {
@@ -92,7 +93,7 @@ def test_predict_manifest_carries_on_after_bad_rows(tmp_path):
 
 def test_predict_allow_outside(tmp_path):
     (tmp_path / "job").mkdir()
-    write_tone_wav(tmp_path / "a.wav", seconds=1.0, sr=16000, freq=300.0)
+    write_speech_wav(tmp_path / "a.wav", seconds=1.0)
     (tmp_path / "job" / "m.csv").write_text("id,modality,input\nv,voice,../a.wav\n")
     args = ["predict", "--manifest", str(tmp_path / "job" / "m.csv"), "-o", str(tmp_path / "p.csv")]
     res = runner.invoke(app, args)
@@ -149,7 +150,7 @@ def test_silent_audio_exits_1(tmp_path):
 def test_warnings_go_to_stderr(tmp_path):
     from tests.fixtures import truncate
 
-    full = write_tone_wav(tmp_path / "full.wav", seconds=2.0)
+    full = write_speech_wav(tmp_path / "full.wav", seconds=2.0)
     cut = truncate(full, 0.6, tmp_path / "cut.wav")
     res = runner.invoke(app, ["analyze", str(cut), "--window", "1", "--format", "json"])
     assert res.exit_code == 0, res.output

@@ -17,7 +17,7 @@ from emofuse.inference.predict import predict_manifest
 from emofuse.inference.recognizer import Recognizer
 from emofuse.media.decode import load_audio, probe
 from tests.features.test_store import ROOT, SUBPROCESS_ENV
-from tests.fixtures import write_tiny_video, write_tone_wav
+from tests.fixtures import write_speech_wav, write_tiny_video
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def rec(tiny_models):
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory):
     root = tmp_path_factory.mktemp("pred")
-    write_tone_wav(root / "a.wav", seconds=1.0, sr=16000, freq=300.0)
+    write_speech_wav(root / "a.wav", seconds=1.0)
     (root / "bad.wav").write_bytes(b"not audio")
     ids = [f"t{i}" for i in range(5)] + ["v1", "v2", "empty"]
     modality = ["text"] * 5 + ["voice", "voice", "text"]
@@ -72,8 +72,8 @@ def test_unknown_engine_and_output_folder(rec, manifest, tmp_path):
 def test_malformed_rows_and_escaping_paths_are_reported_per_row(rec, tmp_path):
     root = tmp_path / "job"
     root.mkdir()
-    write_tone_wav(root / "a.wav", seconds=1.0, sr=16000, freq=300.0)
-    write_tone_wav(tmp_path / "outside.wav", seconds=1.0, sr=16000, freq=500.0)
+    write_speech_wav(root / "a.wav", seconds=1.0)
+    write_speech_wav(tmp_path / "outside.wav", seconds=1.0)
     (root / "link.wav").symlink_to(tmp_path / "outside.wav")
     lines = [
         b"id,modality,input",
@@ -106,8 +106,8 @@ def test_malformed_rows_and_escaping_paths_are_reported_per_row(rec, tmp_path):
 
 
 def test_manifest_with_columns_segments_and_fusion(rec, tmp_path):
-    write_tone_wav(tmp_path / "a.wav", seconds=2.0, sr=16000, freq=300.0)
-    write_tiny_video(tmp_path / "v.mp4", seconds=2, with_audio=True)
+    write_speech_wav(tmp_path / "a.wav", seconds=2.0)
+    write_tiny_video(tmp_path / "v.mp4", seconds=2, with_audio=True, speech=True)
     rows = [
         {"id": "seg", "audio": "a.wav", "start": 0.5, "end": 1.5},
         {"id": "whole", "audio": "a.wav"},
@@ -142,7 +142,7 @@ def test_manifest_with_columns_segments_and_fusion(rec, tmp_path):
 
 
 def test_video_row_equals_analyze(rec, tmp_path):
-    write_tiny_video(tmp_path / "v.mp4", seconds=2, with_audio=True)
+    write_tiny_video(tmp_path / "v.mp4", seconds=2, with_audio=True, speech=True)
     pd.DataFrame({"id": ["v"], "modality": ["video"], "input": ["v.mp4"]}).to_csv(
         tmp_path / "m.csv", index=False
     )
@@ -168,8 +168,8 @@ predict_manifest(Recognizer({models!r}), {manifest!r}, chunk=2, output={output!r
 
 
 def _voice_manifest(root, n):
-    write_tone_wav(root / "a.wav", seconds=1.0, sr=16000, freq=300.0)
-    write_tone_wav(root / "b.wav", seconds=1.5, sr=16000, freq=700.0)
+    write_speech_wav(root / "a.wav", seconds=1.0)
+    write_speech_wav(root / "b.wav", seconds=1.5)
     (root / "bad.wav").write_bytes(b"not audio")
     inputs = [("a.wav", "b.wav", "bad.wav")[i % 3] for i in range(n)]
     frame = pd.DataFrame({"id": [f"r{i}" for i in range(n)], "modality": "voice", "input": inputs})

@@ -13,6 +13,7 @@ from emofuse.inference.realtime import AVStream, find_av, load_av, segment_clips
 from emofuse.inference.recognizer import Recognizer
 from emofuse.labels import CANONICAL
 from emofuse.media import decode
+from emofuse.media.faces import FaceDetector
 from emofuse.media.segments import Segment
 from emofuse.models.bundled import DEFAULT_WEIGHTS
 from tests.fixtures import write_tiny_video
@@ -29,7 +30,7 @@ def av_dir(tiny_models, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def video(tmp_path_factory):
-    return write_tiny_video(tmp_path_factory.mktemp("v") / "clip.mp4", seconds=3.0)
+    return write_tiny_video(tmp_path_factory.mktemp("v") / "clip.mp4", seconds=3.0, speech=True)
 
 
 def test_the_fused_row_comes_from_the_av_model(av_dir, tiny_models, video):
@@ -38,8 +39,8 @@ def test_the_fused_row_comes_from_the_av_model(av_dir, tiny_models, video):
     result = rec.analyze(video, window=1.5, modalities=["face", "voice"])
     assert result.info["fusion"] == {"method": "av_model", "model": "tiny-av", "backend": "torch"}
     info = decode.probe(video)
-    clips = segment_clips(video, info, [Segment(0.0, 1.5), Segment(1.5, 3.0)], rec.av.clip_spec,
-                          rec.detector)  # fmt: skip
+    segments = [Segment(0.0, 1.5), Segment(1.5, 3.0)]  # cut with the training clips' detector
+    clips = segment_clips(video, info, segments, rec.av.clip_spec, FaceDetector())
     want = rec.av.predict_proba(clips)
     for seg, p in zip(result.segments, want):
         got = [seg.fused.probabilities[lab] for lab in CANONICAL]

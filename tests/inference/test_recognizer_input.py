@@ -8,7 +8,7 @@ import pytest
 
 from emofuse.errors import DataError, UsageError
 from emofuse.inference.recognizer import Recognizer
-from tests.fixtures import truncate, write_tiny_video, write_tone_wav
+from tests.fixtures import truncate, write_speech_wav, write_tiny_video
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +18,8 @@ def rec(tiny_models):
 
 @pytest.fixture(scope="module")
 def video(tmp_path_factory):
-    return write_tiny_video(tmp_path_factory.mktemp("v") / "clip.mp4", seconds=2, with_audio=True)
+    path = tmp_path_factory.mktemp("v") / "clip.mp4"
+    return write_tiny_video(path, seconds=2, with_audio=True, speech=True)
 
 
 @pytest.mark.parametrize("option", ["fps", "window"])
@@ -54,9 +55,9 @@ def test_cues_past_the_end_are_warned(rec, video, tmp_path):
     assert result.segments[2].modalities["voice"].status != "ok"
 
 
-def test_windows_under_0_3_s_are_warned(rec, video):
-    result = rec.analyze(video, window=0.25, modalities=["voice"])
-    assert any("shorter than 0.3 s" in w for w in result.info["warnings"])
+def test_windows_under_the_minimum_are_refused(rec, video):
+    with pytest.raises(UsageError, match=r"window must be at least 0\.5 s"):
+        rec.analyze(video, window=0.25, modalities=["voice"])
 
 
 def test_no_warnings_for_a_clean_file(rec, video):
@@ -64,7 +65,7 @@ def test_no_warnings_for_a_clean_file(rec, video):
 
 
 def test_truncated_wav_is_warned(rec, tmp_path):
-    full = write_tone_wav(tmp_path / "full.wav", seconds=2.0)
+    full = write_speech_wav(tmp_path / "full.wav", seconds=2.0)
     result = rec.analyze(truncate(full, 0.6, tmp_path / "cut.wav"), window=1.0)
     assert any("truncated" in w for w in result.info["warnings"])
 

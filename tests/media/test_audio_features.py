@@ -72,3 +72,20 @@ def test_trim_silence_keeps_speech_with_margin():
     assert 16000 <= len(trimmed) <= 16000 + 2 * 1600 + 320
     silent = np.zeros(8000, dtype="float32")
     assert len(trim_silence(silent)) == len(silent)
+
+
+@pytest.mark.parametrize(
+    ("n", "n_fft", "hop", "n_mels"),
+    [(16000, 400, 160, 64), (4801, 512, 256, 64), (300, 512, 256, 40), (64000, 1024, 320, 80)],
+)
+def test_numpy_log_mel_matches_torch(n, n_fft, hop, n_mels):
+    """The inference path's numpy features equal the torch ones training used."""
+    from emofuse.media.audio_features import log_mel_np
+
+    wave = np.random.default_rng(n).normal(0, 0.1, n).astype(np.float32)
+    want = log_mel(wave, 16000, n_fft, hop, n_mels).numpy()
+    got = log_mel_np(wave, 16000, n_fft, hop, n_mels)
+    assert got.shape == want.shape == (n_mels, 1 + n // hop) and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, atol=1e-4)
+    quiet = log_mel_np(np.zeros(n, np.float32), 16000, n_fft, hop, n_mels)
+    np.testing.assert_allclose(quiet, np.log(1e-6), rtol=1e-6)  # the floor, not -inf

@@ -11,7 +11,7 @@ import torch
 
 from emofuse.errors import DataError, UsageError
 from emofuse.labels import CANONICAL
-from emofuse.models.artifact import ModelMeta, save_model
+from emofuse.models.artifact import ModelMeta, load_model, save_model
 from emofuse.models.registry import ARCHITECTURES
 from emofuse.models.text_head import DEFAULT_DIR, TextHead, TextHeadConfig, TextModel
 
@@ -55,8 +55,8 @@ def test_round_trip_and_predict_proba(tmp_path, hidden):
     model = TextModel.load(tmp_path, encoder=FakeEncoder())
     assert model.labels == list(CANONICAL) and model.meta.temperature == 1.5
     x = torch.rand(5, 16)
-    with torch.inference_mode():
-        torch.testing.assert_close(model.head(x), head(x), rtol=0, atol=0)
+    with torch.inference_mode():  # the numpy head (GELU with a 1.5e-7 erf) matches torch
+        np.testing.assert_allclose(model.head(x.numpy()), head(x).numpy(), rtol=0, atol=1e-6)
     texts = ["I love this!", "Go away.", "Hm."]
     p = model.predict_proba(texts)
     assert p.shape == (3, 7) and p.dtype == np.float32
@@ -142,8 +142,10 @@ def test_context_and_lexical_model(tmp_path):
     np.testing.assert_allclose(p[:1], np.exp(z / 1.2) / np.exp(z / 1.2).sum(), atol=1e-5)
     # By hand: head([e, e_prev, 1]) + 1.5 * lexical + bias.
     x = torch.as_tensor(np.hstack([enc.encode(texts[:1]), ctx, [[1.0]]]).astype(np.float32))
+    head = TextHead(TextHeadConfig(in_dim=33, hidden=8, dropout=0.0, context=1))
+    head.load_state_dict(load_model(tmp_path).module.state_dict())
     with torch.inference_mode():
-        by_hand = model.head(x).numpy() + 1.5 * model.lexical.logits(texts[:1])
+        by_hand = head.eval()(x).numpy() + 1.5 * model.lexical.logits(texts[:1])
     np.testing.assert_allclose(z, by_hand + np.array([0.1, 0, 0, 0, 0, 0, -0.1]), atol=1e-5)
     with pytest.raises(UsageError):
         model.predict_proba(texts, context=[[]])
@@ -174,6 +176,35 @@ def test_lexical_matches_scikit_learn(tmp_path):
         loaded.features(probe).toarray(), vec.transform(probe).toarray(), atol=1e-6
     )
     assert loaded.logits(texts).argmax(1).tolist() == list(range(7))
+    by_matrix = loaded.features(probe) @ loaded.coef.T.astype(np.float64) + loaded.intercept
+    np.testing.assert_allclose(loaded.logits(probe), by_matrix, atol=1e-5)  # numpy = scipy
     assert loaded.logits([]).shape == (0, 7)
     with pytest.raises(DataError):
         LexicalModel.load(tmp_path / "nowhere")
+
+
+def test_gelu_matches_torch():
+    from emofuse.models.text import gelu
+
+    x = torch.linspace(-8, 8, 2001, dtype=torch.float64)
+    want = torch.nn.functional.gelu(x).numpy()
+    np.testing.assert_allclose(gelu(x.numpy()), want, rtol=0, atol=1e-6)
+
+
+def test_context_is_read_once_per_distinct_text(tmp_path):
+    """A transcript of n cues embeds about n strings (not n + n), whatever the context size."""
+    _save_context_lexical(tmp_path)
+    calls = []
+
+    class Counting(FakeEncoder):
+        def encode(self, texts):
+            calls.append(len(texts))
+            return super().encode(texts)
+
+    model = TextModel.load(tmp_path, encoder=Counting())
+    texts = [f"line {i}" for i in range(50)]
+    context = [texts[:k] for k in range(50)]  # every earlier line, as a naive caller passes
+    p = model.predict_proba(texts, context=context)
+    assert calls == [50]  # each line is the next one's context: embedded once
+    by_last = model.predict_proba(texts, context=[texts[k - 1 : k] for k in range(50)])
+    np.testing.assert_allclose(p, by_last, atol=1e-6)  # only the last earlier line is read

@@ -26,7 +26,7 @@ def client(tiny_models):
 
 @pytest.fixture(scope="module")
 def video(tmp_path_factory):
-    return write_tiny_video(tmp_path_factory.mktemp("v") / "clip.mp4", seconds=2)
+    return write_tiny_video(tmp_path_factory.mktemp("v") / "clip.mp4", seconds=2, speech=True)
 
 
 def test_health(client):

@@ -55,22 +55,23 @@ def onnx_table(info_files: list[Path]) -> Table:
     """Torch vs onnxruntime timings recorded by ``export-onnx`` (one row per benchmark)."""
     import json
 
-    table = Table(title="torch vs onnxruntime (median ms per call)", title_justify="left")
+    table = Table(title="torch vs onnxruntime (fastest ms per call)", title_justify="left")
     for name, justify in [("model", "left"), ("batch", "left"), ("torch ms", "right")]:
         table.add_column(name, justify=justify)
     for name in ["onnx ms", "speed-up", "max |diff|", "auto uses"]:
         table.add_column(name, justify="right")
     for path in info_files:
         info = json.loads(Path(path).read_text())
+        by_batch = info.get("backend_by_batch", {})
         for k, (case, t) in enumerate(info["timings"].items()):
             first = k == 0
             table.add_row(
-                Path(path).parent.name if first else "",
+                info.get("model", Path(path).parent.name) if first else "",
                 case,
                 f"{t['torch_ms']:.2f}",
                 f"{t['onnx_ms']:.2f}",
                 f"{t['torch_ms'] / t['onnx_ms']:.1f}x",
                 f"{info['max_abs_diff']:.1e}" if first else "",
-                info["backend"] if first else "",
+                by_batch.get(str(t.get("batch")), info.get("backend", "onnx")),
             )
     return table

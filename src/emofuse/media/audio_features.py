@@ -1,21 +1,26 @@
-"""Log-mel spectrograms in torch (no torchaudio) and energy-based silence trimming.
+"""Log-mel spectrograms (numpy for inference, torch for training) and silence trimming.
 
 The filterbank is HTK-scale triangles without area normalisation, identical to
 ``torchaudio.functional.melscale_fbanks`` and to
-``transformers.audio_utils.mel_filter_bank(norm=None, mel_scale="htk")``.
+``transformers.audio_utils.mel_filter_bank(norm=None, mel_scale="htk")``. :func:`log_mel_np`
+and :func:`log_mel` compute the same features (to float32 rounding); only the torch one
+imports torch.
 
 >>> import numpy as np
 >>> wave = np.sin(2 * np.pi * 440 * np.arange(16000) / 16000).astype("float32")
->>> tuple(log_mel(wave).shape)          # (n_mels, frames): 1 + 16000 // 160 frames
+>>> log_mel_np(wave).shape              # (n_mels, frames): 1 + 16000 // 160 frames
 (64, 101)
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 LOG_FLOOR = 1e-6
 
@@ -48,13 +53,31 @@ def mel_filterbank(
 
 
 @lru_cache(maxsize=16)
-def _filterbank_tensor(n_fft: int, n_mels: int, sample_rate: int) -> torch.Tensor:
-    return torch.from_numpy(mel_filterbank(n_fft, n_mels, sample_rate))
+def _filterbank(n_fft: int, n_mels: int, sample_rate: int) -> np.ndarray:
+    return mel_filterbank(n_fft, n_mels, sample_rate)
 
 
 @lru_cache(maxsize=16)
-def _window(n_fft: int) -> torch.Tensor:
-    return torch.hann_window(n_fft)
+def _hann(n_fft: int) -> np.ndarray:
+    """Periodic Hann window (``torch.hann_window``'s default), float32."""
+    return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
+
+
+def log_mel_np(
+    wave: np.ndarray, sample_rate: int = 16000, n_fft: int = 400, hop: int = 160, n_mels: int = 64
+) -> np.ndarray:
+    """:func:`log_mel` of one wave ``(samples,)`` in numpy: float32 ``(n_mels, frames)``."""
+    x = np.asarray(wave, dtype=np.float32)
+    if x.ndim != 1:
+        raise ValueError(f"log_mel_np takes one 1-D wave, got shape {x.shape}")
+    half = n_fft // 2
+    padded = np.zeros(x.size + 2 * half, dtype=np.float32)  # centred, zero padding
+    padded[half : half + x.size] = x
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop]
+    spec = np.fft.rfft(frames * _hann(n_fft), axis=1)  # (frames, n_fft // 2 + 1)
+    power = np.square(spec.real) + np.square(spec.imag)
+    mel = power.astype(np.float32) @ _filterbank(n_fft, n_mels, sample_rate)
+    return np.log(mel + np.float32(LOG_FLOOR)).T.astype(np.float32, copy=False)
 
 
 def log_mel(
@@ -69,6 +92,8 @@ def log_mel(
     Centred Hann-window STFT (zero padding), so there are ``1 + samples // hop`` frames.
     Returns float32 ``(..., n_mels, frames)``.
     """
+    import torch
+
     x = torch.as_tensor(wave, dtype=torch.float32)
     lead = x.shape[:-1]
     x = x.reshape(-1, x.shape[-1])
@@ -76,13 +101,13 @@ def log_mel(
         x,
         n_fft=n_fft,
         hop_length=hop,
-        window=_window(n_fft),
+        window=torch.from_numpy(_hann(n_fft)),
         center=True,
         pad_mode="constant",
         return_complex=True,
     )
     power = spec.real.square() + spec.imag.square()  # (B, n_fft//2+1, frames)
-    mel = torch.matmul(_filterbank_tensor(n_fft, n_mels, sample_rate).T, power)
+    mel = torch.matmul(torch.from_numpy(_filterbank(n_fft, n_mels, sample_rate)).T, power)
     return torch.log(mel + LOG_FLOOR).reshape(*lead, n_mels, -1)
 
 

@@ -12,27 +12,44 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import av
-import av.error
 import numpy as np
 
 from ..errors import DataError, UsageError
 from ..utils.checks import positive
+from .audio import is_silent, iter_audio, iter_spans, load_audio, rms_dbfs
+from .container import check_span as _check_span
+from .container import existing as _existing
+from .container import opened as _opened
+from .container import origin as _origin
 from .images import check_pixels, image_size
 from .images import load_image as load_image  # re-exported: decode.load_image
+
+if TYPE_CHECKING:  # PyAV is imported where media is decoded, not at start-up
+    import av
 
 VIDEO_EXTS = {".mp4", ".mkv", ".webm", ".avi", ".mov"}
 AUDIO_EXTS = {".wav", ".flac", ".mp3", ".ogg", ".m4a"}
 IMAGE_EXTS = {".jpg", ".jpeg", ".png"}
 _SUPPORTED = sorted(VIDEO_EXTS | AUDIO_EXTS | IMAGE_EXTS)
-_SILENCE_DBFS = -120.0
 
 MediaKind = Literal["video", "audio", "image"]
+__all__ = [
+    "MediaInfo",
+    "is_silent",
+    "iter_audio",
+    "iter_frames",
+    "iter_spans",
+    "load_audio",
+    "load_image",
+    "media_kind",
+    "probe",
+    "rms_dbfs",
+]
 
 
 @dataclass(frozen=True)
@@ -50,13 +67,6 @@ class MediaInfo:
     warnings: tuple[str, ...] = ()  # e.g. a truncated file
 
 
-def _existing(path: str | Path) -> Path:
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"file not found: {p}")
-    return p
-
-
 def media_kind(path: str | Path) -> MediaKind:
     """'video', 'audio' or 'image', from the extension of an existing file."""
     p = _existing(path)
@@ -70,21 +80,10 @@ def media_kind(path: str | Path) -> MediaKind:
     raise UsageError(f"unsupported file type {ext or '(none)'!r} for {p}; supported: {_SUPPORTED}")
 
 
-@contextmanager
-def _opened(path: str | Path) -> Iterator[av.container.InputContainer]:
-    """Open with PyAV; any PyAV error inside the block becomes a one-line DataError."""
-    p = _existing(path)
-    if p.stat().st_size == 0:
-        raise DataError(f"empty file: {p}")
-    try:
-        with av.open(str(p)) as container:
-            yield container
-    except av.error.FFmpegError as e:
-        raise DataError(f"cannot decode {p}: {e.strerror or e}") from None
-
-
 def _decodable(container: av.container.InputContainer, streams: list[av.stream.Stream]) -> set:
     """Indices of the streams that yield a frame within the file's first packets."""
+    import av.error
+
     found: set[int] = set()
     try:
         for n, packet in enumerate(container.demux(*streams)):
@@ -99,6 +98,9 @@ def _decodable(container: av.container.InputContainer, streams: list[av.stream.S
 
 def _duration(container: av.container.InputContainer) -> float:
     """Seconds from the container header, else the streams, else the last packet's end."""
+    import av
+    import av.error
+
     if container.duration and container.duration > 0:
         return container.duration / av.time_base
     spans = [
@@ -182,16 +184,27 @@ def _wav_truncation(path: Path) -> str | None:
 
 
 def _is_cover(stream: av.stream.Stream) -> bool:
+    import av
+
     return bool(stream.disposition & av.stream.Disposition.attached_pic)
 
 
 def iter_frames(
-    path: str | Path, fps: float = 2.0, start: float = 0.0, end: float | None = None
+    path: str | Path,
+    fps: float = 2.0,
+    start: float = 0.0,
+    end: float | None = None,
+    pixel_format: Literal["rgb24", "gray"] = "rgb24",
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Yield (seconds, RGB uint8 HxWx3): the first frame at or after each tick of `fps`.
 
+    ``pixel_format="gray"`` yields uint8 HxW luma instead (what face detection reads; the
+    conversion is nearly free from the decoder's YUV).
+
     >>> for t, rgb in iter_frames("clip.mp4", fps=2, start=5, end=6): ...  # doctest: +SKIP
     """
+    if pixel_format not in ("rgb24", "gray"):
+        raise UsageError(f"pixel_format must be rgb24 or gray, got {pixel_format!r}")
     positive("fps", fps)
     _check_span(start, end)
     step, eps = 1.0 / fps, 1e-3
@@ -215,133 +228,5 @@ def iter_frames(
             if t + eps < start + k * step:
                 continue
             check_pixels(frame.width, frame.height, where)  # the size may change mid-stream
-            yield t, frame.to_ndarray(format="rgb24")
+            yield t, frame.to_ndarray(format=pixel_format)
             k = int((t + eps - start) / step) + 1  # next tick strictly after t
-
-
-def _origin(container: av.container.InputContainer) -> float:
-    """The container's start time in seconds: timestamps we report count from it."""
-    return (container.start_time or 0) / av.time_base
-
-
-def _check_span(start: float, end: float | None) -> None:
-    if start < 0:
-        raise UsageError(f"start must be >= 0, got {start}")
-    if end is not None and end <= start:
-        raise UsageError(f"end ({end}) must be greater than start ({start})")
-
-
-def _mono_on_timeline(
-    container: av.container.InputContainer, stream: av.stream.Stream, start: float
-) -> Iterator[tuple[int, np.ndarray]]:
-    """(input rate, float32 mono block) laid on the stream's clock from `start` on.
-
-    Channels are averaged (ffmpeg's own downmix sums them at -3 dB, which can clip).
-    Frames are placed by their timestamps, as ffmpeg's `aresample=async` does: samples
-    that overlap what was already emitted are dropped and gaps are filled with silence, so
-    sample i is at `start + i / rate` and audio stays in sync with the video.
-    """
-    planar: av.AudioResampler | None = None
-    origin = _origin(container)
-    rate = pos = tol = 0  # pos: the input-rate sample index of the next sample to emit
-    for frame in container.decode(stream):
-        if planar is None:
-            rate = frame.sample_rate
-            planar = av.AudioResampler(format="fltp", layout=frame.layout, rate=rate)
-            pos, tol = round(start * rate), max(1, rate // 500)
-        parts = [f.to_ndarray().mean(axis=0, dtype=np.float32) for f in planar.resample(frame)]
-        x = np.concatenate(parts) if parts else np.zeros(0, np.float32)
-        shift = 0 if frame.time is None else round((frame.time - origin) * rate) - pos
-        if tol < shift <= 60 * rate:  # a gap: fill with silence (longer: a timestamp jump)
-            x = np.concatenate([np.zeros(shift, np.float32), x])
-        elif shift < -tol:  # overlaps what is already out, or lies before `start`
-            x = x[-shift:]
-        pos += x.size
-        if x.size:
-            yield rate, x
-
-
-def _audio_blocks(
-    path: str | Path, sample_rate: int, start: float, end: float | None
-) -> Iterator[np.ndarray]:
-    """Contiguous float32 mono blocks covering [start, end) at `sample_rate`."""
-    if sample_rate <= 0:
-        raise UsageError(f"sample_rate must be > 0, got {sample_rate}")
-    _check_span(start, end)
-    with _opened(path) as c:
-        stream = next(iter(c.streams.audio), None)
-        if stream is None:
-            raise DataError(f"no audio track in {path}")
-        stream.thread_type = "AUTO"
-        if start > 0:
-            c.seek(int((start + _origin(c)) / stream.time_base), stream=stream)
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-        left = None if end is None else round((end - start) * sample_rate)
-
-        def resampled() -> Iterator[np.ndarray]:
-            fed = 0  # input samples fed to the resampler
-            for rate, x in _mono_on_timeline(c, stream, start):
-                frame = av.AudioFrame.from_ndarray(x.reshape(1, -1), format="flt", layout="mono")
-                frame.sample_rate = rate
-                for out in resampler.resample(frame):
-                    yield out.to_ndarray().reshape(-1)
-                fed += x.size
-                if end is not None and fed >= (end - start) * rate:
-                    break  # enough input: stop decoding, flush the resampler
-            for out in resampler.resample(None):
-                yield out.to_ndarray().reshape(-1)
-
-        for block in resampled():
-            if left is not None:
-                block = block[:left]
-                left -= block.size
-            if block.size:
-                yield np.clip(block, -1.0, 1.0, dtype=np.float32)
-            if left == 0:
-                return
-
-
-def load_audio(
-    path: str | Path, sample_rate: int = 16000, start: float = 0.0, end: float | None = None
-) -> np.ndarray:
-    """Float32 mono samples in [-1, 1] of [start, end) of an audio file or a video's audio."""
-    blocks = list(_audio_blocks(path, sample_rate, start, end))
-    return np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
-
-
-def iter_audio(
-    path: str | Path, sample_rate: int = 16000, chunk_seconds: float = 30.0
-) -> Iterator[tuple[float, np.ndarray]]:
-    """Stream (start seconds, samples) chunks of `chunk_seconds`; the last one may be shorter."""
-    if chunk_seconds <= 0:
-        raise UsageError(f"chunk_seconds must be > 0, got {chunk_seconds}")
-    size = max(1, round(chunk_seconds * sample_rate))
-    buf: list[np.ndarray] = []
-    have = emitted = 0
-    for block in _audio_blocks(path, sample_rate, 0.0, None):
-        buf.append(block)
-        have += block.size
-        while have >= size:
-            joined = np.concatenate(buf)
-            yield emitted / sample_rate, joined[:size]
-            emitted += size
-            buf, have = [joined[size:]], joined.size - size
-    if have:
-        yield emitted / sample_rate, np.concatenate(buf)
-
-
-def rms_dbfs(wave: np.ndarray) -> float:
-    """RMS level in dBFS (0 = full scale); -120.0 for silence or an empty wave."""
-    arr = np.asarray(wave)
-    if arr.size == 0:
-        return _SILENCE_DBFS
-    x = arr.astype(np.float64)
-    if np.issubdtype(arr.dtype, np.integer):
-        x /= np.iinfo(arr.dtype).max
-    rms = float(np.sqrt(np.mean(np.square(x))))
-    return max(_SILENCE_DBFS, 20.0 * np.log10(rms)) if rms > 0 else _SILENCE_DBFS
-
-
-def is_silent(wave: np.ndarray, threshold_dbfs: float = -50.0) -> bool:
-    """True when the wave's RMS level is below `threshold_dbfs` (an empty wave is silent)."""
-    return np.asarray(wave).size == 0 or rms_dbfs(wave) < threshold_dbfs

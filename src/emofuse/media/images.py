@@ -14,18 +14,12 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from ..errors import DataError
 
 MAX_PIXELS = 50_000_000  # images and video frames (a 48 MP photo fits; ~150 MB as RGB)
 IMAGE_FORMATS = ("JPEG", "PNG")
-_REDUCED = {
-    2: cv2.IMREAD_REDUCED_COLOR_2,
-    4: cv2.IMREAD_REDUCED_COLOR_4,
-    8: cv2.IMREAD_REDUCED_COLOR_8,
-}
 _MAGIC = {"JPEG": b"\xff\xd8\xff", "PNG": b"\x89PNG\r\n\x1a\n"}
 
 
@@ -71,12 +65,19 @@ def decode_image(
     ``max_side`` scales the picture down to fit (a JPEG is decoded at 1/2, 1/4 or 1/8 size
     straight away, so a large frame never lands in memory at full size).
     """
+    import cv2  # OpenCV is imported where an image is decoded, not at start-up
+
     w, h = image_size(data, name, formats)
     check_pixels(w, h, name, max_pixels)
     flag = cv2.IMREAD_COLOR
     if max_side and data.startswith(_MAGIC["JPEG"]):
         factor = next((f for f in (8, 4, 2) if max(w, h) / f >= max_side), 1)
-        flag = _REDUCED.get(factor, flag)
+        reduced = {
+            2: cv2.IMREAD_REDUCED_COLOR_2,
+            4: cv2.IMREAD_REDUCED_COLOR_4,
+            8: cv2.IMREAD_REDUCED_COLOR_8,
+        }
+        flag = reduced.get(factor, flag)
     bgr = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
     if bgr is None:
         raise DataError(f"cannot decode image {name}")

@@ -1,32 +1,28 @@
-"""Compact VGG-style CNN for 48x48 grayscale face crops, and its inference wrapper.
+"""Compact VGG-style CNN for 48x48 grayscale face crops (torch).
 
 ``FaceCNN`` maps normalised crops ``(N, 1, 48, 48)`` to logits ``(N, 7)`` in
-:data:`emofuse.labels.CANONICAL` order. ``FaceModel`` takes raw ``uint8`` crops and
-applies the training normalisation, optional flip test-time augmentation and the
-fitted temperature.
+:data:`emofuse.labels.CANONICAL` order. The inference wrapper ``FaceModel`` (raw ``uint8``
+crops in, calibrated probabilities out) lives in :mod:`.face` and needs no torch on the
+onnxruntime backend; it is re-exported here.
 
->>> import numpy as np
->>> model = FaceModel.load()                                    # doctest: +SKIP
->>> crops = np.zeros((2, 48, 48), dtype=np.uint8)
->>> model.predict_proba(crops).shape                            # doctest: +SKIP
-(2, 7)
+>>> net = FaceCNN(FaceCNNConfig(widths=[4, 8], depths=[1, 1]))
+>>> tuple(net(torch.zeros(1, 1, 48, 48)).shape)
+(1, 7)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..errors import DataError, UsageError
-from .calibration import softmax
-from .network import NetworkModel
+from ..errors import UsageError
+from .face import DEFAULT_DIR, FaceModel, normalise_crops
 from .registry import register_architecture
 
-DEFAULT_DIR = Path(__file__).resolve().parents[1] / "weights" / "face"
+__all__ = ["DEFAULT_DIR", "FaceCNN", "FaceCNNConfig", "FaceModel", "fold_batchnorm", "normalise"]
 
 
 @dataclass
@@ -83,6 +79,10 @@ class FaceCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
 
+    def for_inference(self) -> FaceCNN:
+        """An eval copy with BatchNorm folded into the convs, in channels-last layout."""
+        return fold_batchnorm(self).to(memory_format=torch.channels_last)
+
 
 def fold_batchnorm(net: FaceCNN) -> FaceCNN:
     """An inference copy of ``net`` with each BatchNorm folded into its conv (same outputs)."""
@@ -103,60 +103,4 @@ def fold_batchnorm(net: FaceCNN) -> FaceCNN:
 
 def normalise(crops: np.ndarray, mean: float, std: float) -> torch.Tensor:
     """``uint8`` crops ``(N, H, W)`` -> float tensor ``(N, 1, H, W)``, as in training."""
-    x = torch.from_numpy(np.ascontiguousarray(crops, dtype=np.float32))
-    return ((x / 255.0 - mean) / std).unsqueeze(1)
-
-
-class FaceModel(NetworkModel):
-    """A trained face emotion model: gray crops in, probabilities in :attr:`labels` order out.
-
-    >>> model = FaceModel.load()                                    # doctest: +SKIP
-    >>> model.labels[:3]                                            # doctest: +SKIP
-    ['neutral', 'happiness', 'sadness']
-    """
-
-    network_cls = FaceCNN
-    default_dir = DEFAULT_DIR
-    modality = "face"
-    default_batch_size = 32
-
-    @classmethod
-    def prepare_module(cls, module: FaceCNN) -> FaceCNN:
-        return fold_batchnorm(module).to(memory_format=torch.channels_last)
-
-    @property
-    def size(self) -> int:
-        return int(self.meta.preprocessing.get("size", 48))
-
-    def _check(self, crops: np.ndarray) -> np.ndarray:
-        crops = np.asarray(crops)
-        if crops.ndim == 2:
-            crops = crops[None]
-        if crops.ndim != 3 or crops.shape[1:] != (self.size, self.size):
-            raise DataError(
-                f"expected gray face crops (N, {self.size}, {self.size}), got {crops.shape}"
-            )
-        return crops
-
-    @torch.inference_mode()
-    def logits(self, crops: np.ndarray) -> np.ndarray:
-        """Raw logits ``(N, n_labels)`` (flip-averaged when ``tta_flip``), no temperature."""
-        crops = self._check(crops)
-        p = self.meta.preprocessing
-        out = np.zeros((len(crops), len(self.labels)), dtype=np.float32)
-        for s in range(0, len(crops), self.batch_size):
-            x = normalise(crops[s : s + self.batch_size], p["mean"], p["std"])
-            x = x.contiguous(memory_format=torch.channels_last)
-            n = len(x)
-            if p.get("tta_flip"):  # one forward pass over the crops and their mirror images
-                z = self._network(torch.cat([x, x.flip(-1)]))
-                z = (z[:n] + z[n:]) / 2
-            else:
-                z = self._network(x)
-            out[s : s + n] = z.numpy()
-        return out
-
-    def predict_proba(self, crops: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities ``(N, n_labels)`` for ``uint8`` crops ``(N, 48, 48)``."""
-        z = self.logits(crops)
-        return softmax(z, self.meta.temperature).astype(np.float32)
+    return torch.from_numpy(normalise_crops(crops, mean, std))

@@ -249,7 +249,7 @@ def batch_clips(
 class RealtimeModel(NetworkModel):
     """A trained :class:`RealtimeAV`: clips in, probabilities in :attr:`labels` order out."""
 
-    network_cls = RealtimeAV
+    architecture = "realtime_av"
     default_dir = Path(__file__).resolve().parents[1] / "weights" / "av"
     modality = "av"
     default_batch_size = 16
@@ -268,7 +268,7 @@ class RealtimeModel(NetworkModel):
         out = np.zeros((len(clips), len(self.labels)), np.float32)
         for s in range(0, len(clips), self.batch_size):
             part = clips[s : s + self.batch_size]
-            out[s : s + len(part)] = self._network(*self.inputs(part)).numpy()
+            out[s : s + len(part)] = self._network(*self.inputs(part))
         return out
 
     def predict_proba(self, clips: Sequence[Clip]) -> np.ndarray:

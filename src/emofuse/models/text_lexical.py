@@ -2,7 +2,8 @@
 
 Trained with scikit-learn (``TfidfVectorizer(analyzer=analyze)`` + logistic regression),
 stored without pickle: ``lexical.json`` (analyzer settings + the ordered vocabulary) and
-``lexical.safetensors`` (``idf``, ``coef``, ``intercept``). Inference needs numpy only::
+``lexical.safetensors`` (``idf``, ``coef``, ``intercept``). Inference needs numpy only
+(no scipy, no scikit-learn)::
 
     >>> lex = LexicalModel.load(folder)                     # doctest: +SKIP
     >>> lex.logits(["I love it!"]).shape                     # doctest: +SKIP
@@ -112,11 +113,8 @@ class LexicalModel:
             vocab[i] = term
         return cls(vocab, vec.idf_.astype(np.float32), coef, intercept, settings)
 
-    def features(self, texts: list[str]):
-        """``(N, V)`` scipy CSR TF-IDF matrix (same as the fitted scikit-learn vectoriser)."""
-        from scipy.sparse import csr_matrix
-
-        indptr, indices, values = [0], [], []
+    def _rows(self, texts: list[str]):
+        """Per text: the vocabulary columns it hits and their l2-normalised TF-IDF values."""
         for text in texts:
             counts: dict[int, int] = {}
             for term in analyze(text, **self.settings):
@@ -127,8 +125,16 @@ class LexicalModel:
             tf = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
             v = tf * self.idf[cols]
             norm = np.sqrt((v**2).sum())
+            yield cols, (v / norm if norm > 0 else v)
+
+    def features(self, texts: list[str]):
+        """``(N, V)`` scipy CSR TF-IDF matrix (same as the fitted scikit-learn vectoriser)."""
+        from scipy.sparse import csr_matrix
+
+        indptr, indices, values = [0], [], []
+        for cols, v in self._rows(texts):
             indices.append(cols)
-            values.append(v / norm if norm > 0 else v)
+            values.append(v)
             indptr.append(indptr[-1] + len(cols))
         return csr_matrix(
             (
@@ -140,9 +146,11 @@ class LexicalModel:
         )
 
     def logits(self, texts: list[str]) -> np.ndarray:
-        """``(N, n_classes)`` float32 logits."""
-        x = self.features(texts)
-        return np.asarray(x @ self.coef.T.astype(np.float64) + self.intercept, dtype=np.float32)
+        """``(N, n_classes)`` float32 logits (numpy only: no scipy at inference)."""
+        out = np.tile(self.intercept.astype(np.float64), (len(texts), 1))
+        for i, (cols, v) in enumerate(self._rows(texts)):
+            out[i] += self.coef[:, cols].astype(np.float64) @ v
+        return out.astype(np.float32)
 
     def save(self, directory: str | Path) -> None:
 

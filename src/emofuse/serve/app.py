@@ -116,7 +116,7 @@ def create_app(
     jobs = Jobs(settings.workers, settings.queue)
     app.state.recognizer, app.state.settings, app.state.jobs = rec, settings, jobs
     app.state.streams = 0
-    for modality in ("face", "voice"):  # load now: lazy loading is not thread-safe
+    for modality in ("face", "voice"):  # load now, not in the first request (text: on use)
         with suppress(DataError):
             rec.model(modality)
     app.add_middleware(BodyLimit, limit=settings.body_limit)

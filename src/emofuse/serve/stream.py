@@ -36,7 +36,8 @@ Server -> client:
 
 Frames queue per session with a small bound (default 1): when the models fall behind, the
 newest frame wins and older ones are dropped. Audio goes to a rolling buffer (the last 3 s);
-the voice model runs on it every 0.5 s of media time unless it is silent.
+the voice model runs on it every 0.5 s of media time unless voice activity detection finds no
+speech in it (at any level: the level is normalised first).
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ import numpy as np
 
 from ..errors import DataError, EmofuseError
 from ..inference.realtime import AVStream
-from ..inference.recognizer import MIN_VOICE_SECONDS, SAMPLE_RATE, Recognizer
-from ..media import decode
+from ..inference.recognizer import SAMPLE_RATE, Recognizer
+from ..media import vad
+from ..media.faces import main_face
 from ..media.images import decode_image
 
 HEADER = struct.Struct("<cd")  # kind, media time (s)
@@ -215,9 +217,9 @@ class StreamSession:
         s = self.settings
         rgb = decode_image(jpeg, name, ("JPEG",), s.max_frame_pixels, s.max_frame_side)
         h, w = rgb.shape[:2]
-        crop, box = self.recognizer.face_crop(rgb)
-        if self._av is not None:
-            self._av.push(rgb, box)
+        crop, box = self.recognizer.face_crop(rgb, crops=False)  # a frame: always detect
+        if self._av is not None:  # the face as the audio-visual model's training clips framed it
+            self._av.push(rgb, main_face(self._av.detector.detect(rgb)))
         probs = None
         if crop is not None and box is not None:
             probs = self.recognizer.model("face").predict_proba(crop[None])[0]
@@ -228,13 +230,9 @@ class StreamSession:
         }
 
     def _run_voice(self, wave: np.ndarray, end: float) -> None:
-        if wave.size < MIN_VOICE_SECONDS * SAMPLE_RATE:
-            self._voice_status = "too short"
-        elif decode.is_silent(wave):
-            self._voice_status = "silent"
-        else:
-            self._voice_status = "ok"
-            probs = self.recognizer.model("voice").predict_proba([wave])[0]
+        self._voice_status = self.recognizer.voice_status(wave)  # voice activity, any level
+        if self._voice_status == "ok":
+            probs = self.recognizer.model("voice").predict_proba([vad.normalise_gain(wave)])[0]
             self._voice = (end, np.asarray(probs, np.float64))
             return
         self._voice = None

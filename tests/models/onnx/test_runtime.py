@@ -19,7 +19,13 @@ from emofuse.inference.recognizer import Recognizer
 from emofuse.models.face_cnn import FaceModel
 from emofuse.models.onnx import export as onnx_export
 from emofuse.models.onnx.export import export_onnx
-from emofuse.models.onnx.runtime import INFO_FILE, ONNX_FILE, make_session, run_session
+from emofuse.models.onnx.runtime import (
+    INFO_FILE,
+    ONNX_FILE,
+    choose_backend,
+    make_session,
+    run_session,
+)
 from emofuse.models.voice_cnn import VoiceModel
 
 
@@ -45,8 +51,10 @@ def fresh(tiny_models, tmp_path):
 
 
 def _set_choice(folder, backend: str) -> None:
+    """Rewrite the recorded timings so that ``backend`` wins at every batch size."""
     info = json.loads((folder / INFO_FILE).read_text())
-    info["backend"] = backend
+    for t in info["timings"].values():
+        t["onnx_ms"] = t["torch_ms"] * (0.5 if backend == "onnx" else 2.0)
     (folder / INFO_FILE).write_text(json.dumps(info))
 
 
@@ -63,9 +71,11 @@ def test_export_writes_files_that_match_torch(exported):
         assert info["max_abs_diff"] < 1e-4
         assert info["backend"] in ("torch", "onnx")
         assert all(t["torch_ms"] > 0 and t["onnx_ms"] > 0 for t in info["timings"].values())
-    assert set(json.loads((root / "face" / INFO_FILE).read_text())["timings"]) == {
-        "1 crop",
-        "32 crops",
+    face_timings = json.loads((root / "face" / INFO_FILE).read_text())["timings"]
+    assert {k: t["batch"] for k, t in face_timings.items()} == {
+        "1 crop": 1,
+        "8 crops": 8,
+        "32 crops": 32,
     }
 
     # independent check: dynamic batch (face), dynamic batch + time with lengths (voice)
@@ -73,12 +83,13 @@ def test_export_writes_files_that_match_torch(exported):
     sess = make_session(root / "face" / ONNX_FILE)
     x = torch.randn(7, 1, 48, 48)
     with torch.inference_mode():
-        assert torch.allclose(face(x), run_session(sess, x), atol=1e-4)
+        np.testing.assert_allclose(face(x).numpy(), run_session(sess, x), atol=1e-4)
     voice = VoiceModel.load(root / "voice", backend="torch").module
     sess = make_session(root / "voice" / ONNX_FILE)
     x, lengths = torch.randn(3, 1, 64, 123), torch.tensor([123, 80, 20])
     with torch.inference_mode():
-        assert torch.allclose(voice(x, lengths), run_session(sess, x, lengths), atol=1e-4)
+        want = voice(x, lengths).numpy()
+        np.testing.assert_allclose(want, run_session(sess, x.numpy(), lengths.numpy()), atol=1e-4)
 
 
 def test_export_mismatch_is_an_error_and_writes_nothing(fresh, monkeypatch):
@@ -136,6 +147,32 @@ def test_auto_follows_the_json(fresh, choice):
     assert Recognizer(fresh, backend="auto").model("voice").backend == choice
 
 
+def test_auto_picks_per_batch_size(fresh):
+    """onnxruntime faster for one crop, torch for 32: the batch the caller sends decides."""
+    export_onnx(fresh, modalities=("face",))
+    info = json.loads((fresh / "face" / INFO_FILE).read_text())
+    for t in info["timings"].values():
+        t["onnx_ms"] = t["torch_ms"] * (0.5 if t["batch"] == 1 else 1.5)
+    (fresh / "face" / INFO_FILE).write_text(json.dumps(info))
+    assert choose_backend(info, 1) == "onnx" and choose_backend(info, 32) == "torch"
+    assert choose_backend(info, 24) == "torch"  # the nearest measured batch decides
+    assert FaceModel.load(fresh / "face", batch=1).backend == "onnx"
+    assert FaceModel.load(fresh / "face", batch=32).backend == "torch"
+    # a tie (within 10%) goes to onnxruntime: it needs no torch import
+    for t in info["timings"].values():
+        t["onnx_ms"] = t["torch_ms"] * 1.05
+    assert choose_backend(info, 32) == "onnx"
+
+
+def test_onnx_backend_never_builds_the_torch_module(fresh):
+    export_onnx(fresh, modalities=("face",))
+    model = FaceModel.load(fresh / "face", backend="onnx")
+    assert model._module is None  # torch is not needed to predict
+    model.predict_proba(np.zeros((2, 48, 48), np.uint8))
+    assert model._module is None
+    assert model.module is not None  # built on demand (e.g. for embeddings)
+
+
 def test_auto_without_onnx_files_is_torch(fresh):
     assert FaceModel.load(fresh / "face").backend == "torch"
     assert VoiceModel.load(fresh / "voice").backend == "torch"
@@ -172,11 +209,14 @@ def test_backend_is_checked(fresh):
 
 
 def test_cli_export_onnx(fresh):
-    res = CliRunner().invoke(app, ["export-onnx", "--model-dir", str(fresh)])
+    res = CliRunner().invoke(
+        app, ["export-onnx", "--model-dir", str(fresh), "--only", "face,voice"]
+    )
     assert res.exit_code == 0, res.output
     assert "model.onnx" in res.stdout and "speed-up" in res.stdout and "4 s clip" in res.stdout
     assert (fresh / "voice" / ONNX_FILE).is_file()
-    res = CliRunner().invoke(app, ["export-onnx", "--model-dir", str(fresh / "nope")])
+    args = ["export-onnx", "--model-dir", str(fresh / "nope"), "--only", "face"]
+    res = CliRunner().invoke(app, args)
     assert res.exit_code == 1 and "no face/ or voice/" in res.output
 
 

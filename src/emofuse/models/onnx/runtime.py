@@ -1,10 +1,11 @@
 """ONNX Runtime sessions for the bundled networks (the export lives in :mod:`.export`).
 
 A model folder's ``model.onnx`` runs through onnxruntime with ``backend="onnx"``, or with
-``backend="auto"`` when its ``onnx.json`` says onnxruntime was faster and the export
-matches the weights (a hash of the safetensors). Preprocessing, test-time augmentation,
-chunking and temperature stay shared with the torch path: only the call mapping a batch
-to logits changes.
+``backend="auto"`` when it matches the weights (a hash of the safetensors) and its
+``onnx.json`` says onnxruntime was at least as fast at the batch size the caller uses
+(:func:`choose_backend`). Preprocessing, test-time augmentation, chunking and temperature
+stay shared with the torch path: only the call mapping a batch to logits changes. Nothing
+here imports torch.
 
 >>> FaceModel.load(backend="auto").backend                             # doctest: +SKIP
 'onnx'
@@ -13,40 +14,43 @@ to logits changes.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
-from ...errors import DataError, MissingExtraError, UsageError
+from ...errors import DataError, UsageError
+from ...utils.ort import THREADS, make_session, onnxruntime_available, ort
 from ..artifact import WEIGHTS_FILE
 
 ONNX_FILE = "model.onnx"
 INFO_FILE = "onnx.json"
 BACKENDS = ("torch", "onnx", "auto")
-THREADS = min(2, os.cpu_count() or 1)  # small nets: more threads only add contention
+#: ``auto`` keeps onnxruntime unless torch is faster by more than this factor: onnxruntime
+#: needs no torch import (~1.5 s, ~220 MiB), so a tie goes to it
+TIE = 1.10
+
+__all__ = [
+    "BACKENDS",
+    "INFO_FILE",
+    "ONNX_FILE",
+    "THREADS",
+    "check_backend",
+    "choose_backend",
+    "make_session",
+    "onnxruntime_available",
+    "ort",
+    "read_info",
+    "run_session",
+    "session_for",
+]
 
 
 def check_backend(backend: str) -> str:
     if backend not in BACKENDS:
         raise UsageError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
     return backend
-
-
-def onnxruntime_available() -> bool:
-    return importlib.util.find_spec("onnxruntime") is not None
-
-
-def _ort():
-    try:
-        import onnxruntime
-    except ImportError:
-        raise MissingExtraError("onnxruntime", "onnx") from None
-    return onnxruntime
 
 
 def _weights_hash(directory: Path) -> str:
@@ -59,25 +63,30 @@ def read_info(directory: str | Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def make_session(model: str | Path | bytes, threads: int = THREADS):
-    """An onnxruntime CPU session over a file path or serialized model bytes."""
-    ort = _ort()
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    source = model if isinstance(model, bytes) else str(model)
-    return ort.InferenceSession(source, sess_options=opts, providers=["CPUExecutionProvider"])
+def choose_backend(info: dict[str, Any], batch: int | None = None) -> str:
+    """``"onnx"`` or ``"torch"`` from the export's timings at the batch nearest ``batch``.
+
+    Timings are recorded per case with its batch size (``{"batch": n, "torch_ms": ...,
+    "onnx_ms": ...}``); ``batch=None`` weighs every case equally (geometric mean). Older
+    files without batch sizes fall back to their recorded ``backend``.
+    """
+    cases = [t for t in (info.get("timings") or {}).values() if "batch" in t]
+    if not cases:
+        return str(info.get("backend", "torch"))
+    if batch is not None:
+        nearest = min(abs(np.log(t["batch"] / batch)) for t in cases)
+        cases = [t for t in cases if abs(np.log(t["batch"] / batch)) == nearest]
+    ratio = float(np.exp(np.mean([np.log(t["onnx_ms"] / t["torch_ms"]) for t in cases])))
+    return "onnx" if ratio <= TIE else "torch"
 
 
-def session_for(directory: str | Path, backend: str = "auto"):
+def session_for(directory: str | Path, backend: str = "auto", batch: int | None = None):
     """The onnxruntime session a model folder should run with, or ``None`` for torch.
 
     ``"onnx"`` insists (a missing or stale ``model.onnx`` is a :class:`DataError`, a
     missing onnxruntime a :class:`MissingExtraError`); ``"auto"`` takes onnxruntime only
-    when the file is there, matches the weights, onnxruntime is installed and ``onnx.json``
-    records that it was faster.
+    when the file is there, matches the weights, onnxruntime is installed and the timings
+    at ``batch`` favour it (:func:`choose_backend`).
     """
     directory = Path(directory)
     if check_backend(backend) == "torch":
@@ -88,7 +97,7 @@ def session_for(directory: str | Path, backend: str = "auto"):
     if backend == "auto":
         if not (path.is_file() and fresh and onnxruntime_available()):
             return None
-        return make_session(path) if info.get("backend") == "onnx" else None
+        return make_session(path) if choose_backend(info, batch) == "onnx" else None
     if not path.is_file():
         raise DataError(
             f"no {ONNX_FILE} in {directory}: run `emofuse export-onnx --model-dir "
@@ -102,8 +111,8 @@ def session_for(directory: str | Path, backend: str = "auto"):
     return make_session(path)
 
 
-def run_session(session, *inputs: torch.Tensor) -> torch.Tensor:
-    """Feed torch tensors to ``session`` in input order; its first output as a tensor."""
+def run_session(session, *inputs: Any) -> np.ndarray:
+    """Feed arrays (or CPU torch tensors) to ``session`` in input order; its first output."""
     names = [i.name for i in session.get_inputs()]
-    feed = {n: np.ascontiguousarray(t.numpy()) for n, t in zip(names, inputs)}
-    return torch.from_numpy(session.run(None, feed)[0])
+    feed = {n: np.ascontiguousarray(np.asarray(t)) for n, t in zip(names, inputs)}
+    return session.run(None, feed)[0]
