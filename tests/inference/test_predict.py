@@ -51,6 +51,40 @@ def test_in_process_rows_and_errors(in_process):
     assert in_process["modalities"].tolist()[:6] == ["text"] * 5 + ["voice"]
 
 
+def test_rows_are_batched_by_modality_and_equal_one_at_a_time(rec, manifest, in_process):
+    from emofuse.inference import predict as predict_module
+
+    calls = []
+    for name in ("predict_text", "predict_voice"):
+        real = getattr(Recognizer, name)
+
+        def spy(self, x, *a, _real=real, _name=name, **k):
+            calls.append((_name, 1 if isinstance(x, str) else len(x)))
+            return _real(self, x, *a, **k)
+
+        setattr(rec, name, spy.__get__(rec))
+    try:
+        batched = predict_manifest(rec, manifest, chunk=8)
+    finally:
+        del rec.predict_text, rec.predict_voice
+    assert sorted(calls) == [("predict_text", 5), ("predict_voice", 2)]  # one call each
+    single = pd.DataFrame([predict_module.output_row(rec, item) for item in _items(manifest)])
+    pd.testing.assert_frame_equal(batched, in_process)
+    cols = [c for c in single.columns if c.startswith("p_")]
+    np.testing.assert_allclose(
+        batched[cols].to_numpy(float), single[cols].to_numpy(float), rtol=1e-5, atol=1e-6
+    )
+    assert list(batched["error"]) == list(single["error"].fillna(""))
+
+
+def _items(manifest):
+    from dataclasses import asdict
+
+    from emofuse.inference.batch_input import read_items
+
+    return [asdict(item) for item in read_items(manifest)]
+
+
 def test_process_pool_equals_in_process(rec, manifest, in_process):
     pooled = predict_manifest(rec, manifest, workers=2, chunk=3)
     pd.testing.assert_frame_equal(pooled, in_process)
@@ -201,7 +235,7 @@ def test_kill_9_mid_run_then_resume(rec, tiny_models, tmp_path, monkeypatch):
     calls = []
     real = Recognizer.predict_voice
     monkeypatch.setattr(
-        Recognizer, "predict_voice", lambda self, *a, **k: calls.append(1) or real(self, *a, **k)
+        Recognizer, "predict_voice", lambda self, x, **k: calls.extend(x) or real(self, x, **k)
     )
     resumed = predict_manifest(rec, manifest, chunk=2, output=output)
     assert len(calls) == n + 1 - len(done)  # rows already written are not recomputed

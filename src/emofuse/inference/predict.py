@@ -35,16 +35,61 @@ from .result import Prediction
 VIDEO_FPS = 2.0  # frames sampled per second of a video row, as `analyze` does by default
 
 
-def predict_item(rec: Recognizer, item: dict[str, Any]) -> tuple[Prediction, list[str]]:
+Batched = dict[int, dict[str, "Prediction | EmofuseError"]]  # row -> modality -> result
+
+
+def item_segment(item: dict[str, Any]) -> bool:
+    """The row reads a part of its file (``start``/``end``), not the whole."""
+    return bool(item.get("start")) or item.get("end") is not None
+
+
+def predict_grouped(rec: Recognizer, items: list[dict[str, Any]]) -> Batched:
+    """Each modality's whole-file inputs of ``items`` in one batched call per modality.
+
+    Texts, images and whole voice files (no ``start``/``end``) are grouped by modality and
+    run through the list APIs (:meth:`Recognizer.predict_text` etc.); an input's error is
+    kept for its row. Segments of a file and videos are left to :func:`predict_item`.
+    """
+    done: Batched = {i: {} for i in range(len(items))}
+    ok = [i for i, item in enumerate(items) if not item.get("error")]
+    whole = [i for i in ok if not item_segment(items[i])]
+    groups = {
+        "text": [i for i in ok if "text" in items[i]["inputs"]],
+        "face": [i for i in ok if "face" in items[i]["inputs"]],
+        "voice": [i for i in whole if "voice" in items[i]["inputs"]],
+    }
+    texts = [i for i in groups["text"] if str(items[i]["inputs"]["text"]).strip()]
+    for i in set(groups["text"]) - set(texts):
+        done[i]["text"] = DataError("empty text")
+    if texts:
+        preds = rec.predict_text([items[i]["inputs"]["text"] for i in texts])
+        done.update({i: {**done[i], "text": p} for i, p in zip(texts, preds)})
+    for modality, call in (("face", rec.predict_face), ("voice", rec.predict_voice)):
+        rows = groups[modality]
+        if rows:
+            preds = call([items[i]["inputs"][modality] for i in rows], on_error="return")
+            for i, p in zip(rows, preds):
+                done[i][modality] = p
+    return done
+
+
+def predict_item(
+    rec: Recognizer, item: dict[str, Any], batched: dict[str, Any] | None = None
+) -> tuple[Prediction, list[str]]:
     """Predict one row from each of its inputs and fuse them; returns the prediction and
-    the modalities used. A row with one input fails with that input's error."""
+    the modalities used. A row with one input fails with that input's error.
+
+    ``batched``: this row's results already computed by :func:`predict_grouped`."""
     inputs, start, end = item["inputs"], item.get("start") or 0.0, item.get("end")
     probs: dict[str, np.ndarray] = {}
     errors: list[str] = []
+    batched = batched or {}
 
     def attempt(modality: str, fn: Any, *args: Any) -> None:
         try:
-            pred = fn(*args)
+            pred = batched[modality] if modality in batched else fn(*args)
+            if isinstance(pred, EmofuseError):
+                raise pred
         except EmofuseError as e:
             errors.append(str(e))
             return
@@ -99,14 +144,16 @@ def columns(labels: list[str]) -> list[str]:
     return ["id", "label", "confidence", "modalities", *[f"p_{lab}" for lab in labels], "error"]
 
 
-def output_row(rec: Recognizer, item: dict[str, Any]) -> dict[str, Any]:
+def output_row(
+    rec: Recognizer, item: dict[str, Any], batched: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """One output row; an error of this row fills its ``error`` cell, never raises."""
     row: dict[str, Any] = dict.fromkeys(columns(rec.labels))
     row.update(id=item["id"], error=item.get("error") or "")
     if row["error"]:
         return row
     try:
-        pred, used = predict_item(rec, item)
+        pred, used = predict_item(rec, item, batched)
     except EmofuseError as e:
         row["error"] = str(e)
         return row
@@ -125,7 +172,11 @@ class PredictWorker:
         self.rec = rec if rec is not None else Recognizer(model_dir, backend=backend)
 
     def __call__(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [output_row(self.rec, item) for item in items]
+        try:
+            batched = predict_grouped(self.rec, items)
+        except EmofuseError:  # e.g. a text the batch refuses: each row on its own
+            batched = {}
+        return [output_row(self.rec, item, batched.get(i)) for i, item in enumerate(items)]
 
 
 def predict_manifest(
