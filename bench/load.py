@@ -7,7 +7,7 @@ the same time:
 
 * ``--rest-clients`` clients, each sending ``--requests`` requests in turn to
   ``POST /v1/text`` (4 short texts) and ``POST /v1/analyze`` (a generated 3 s clip, 160x120
-  video + a tone, 1 s windows);
+  video + speech-like audio, 1 s windows);
 * ``--streams`` WebSocket clients, each streaming ``--stream-seconds`` of generated JPEG
   frames (320x240, 8/s) and PCM16 audio at real-time pace.
 
@@ -261,7 +261,7 @@ def main() -> None:
     from tests.fixtures import write_tiny_video
 
     with tempfile.TemporaryDirectory() as tmp:
-        clip = write_tiny_video(Path(tmp) / "clip.mp4", seconds=3).read_bytes()
+        clip = write_tiny_video(Path(tmp) / "clip.mp4", seconds=3, speech=True).read_bytes()
     frames, audio = make_stream(args.stream_seconds)
     t_start = time.perf_counter()
     srv = Server()
