@@ -30,18 +30,11 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+from emofuse.data.datasets.ravdess import EMOTIONS  # noqa: E402
+
 DATA = ROOT.parent / "shared" / "data" / "ravdess"
 SR = 16000
-EMOTIONS = {
-    "01": "neutral",
-    "02": "calm",
-    "03": "happy",
-    "04": "sad",
-    "05": "angry",
-    "06": "fearful",
-    "07": "disgust",
-    "08": "surprised",
-}
 GAINS_DB = (0, -26, -40)
 
 

@@ -7,7 +7,10 @@
 from __future__ import annotations
 
 import re
-from typing import TypeVar
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from ..errors import DataError, UsageError
 
 # C1 control characters (U+0080-U+009F) are cp1252 bytes decoded as latin-1: restore them.
 _C1 = {cp: bytes([cp]).decode("cp1252", errors="ignore") or None for cp in range(0x80, 0xA0)}
@@ -64,3 +67,13 @@ def clean_unicode(text: T) -> T:
     'caf\\ufffd'
     """
     return _SURROGATE.sub("\ufffd", text) if isinstance(text, str) else text  # type: ignore[return-value]
+
+
+def check_texts(texts: Any, context: Sequence | None = None) -> None:
+    """A text model's input: a list of non-blank strings (and one context per text)."""
+    if isinstance(texts, str):
+        raise UsageError("predict_proba takes a list of texts, not one string")
+    if any(not isinstance(t, str) or not t.strip() for t in texts):
+        raise DataError("empty text")
+    if context is not None and len(context) != len(texts):
+        raise UsageError(f"{len(context)} contexts for {len(texts)} texts")

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, UsageError
-from ..media.text import normalize_text
+from ..media.text import check_texts, normalize_text
 from .artifact import WEIGHTS_FILE, ModelMeta, load_meta
 from .calibration import softmax
 
@@ -184,12 +184,7 @@ class TextModel:
         the last non-empty earlier utterance is read, and each distinct string is embedded
         once, so a transcript costs time linear in its length.
         """
-        if isinstance(texts, str):
-            raise UsageError("predict_proba takes a list of texts, not one string")
-        if any(not isinstance(t, str) or not t.strip() for t in texts):
-            raise DataError("empty text")
-        if context is not None and len(context) != len(texts):
-            raise UsageError(f"{len(context)} contexts for {len(texts)} texts")
+        check_texts(texts, context)
         if len(texts) == 0:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         norm = [normalize_text(t) for t in texts]

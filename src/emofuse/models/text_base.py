@@ -81,17 +81,10 @@ def _offline_quiet() -> Iterator[None]:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from transformers.utils import logging as hf_logging
+    from ..encoders.hf.base import quiet_transformers
 
-    was, level = hf_logging.is_progress_bar_enabled(), hf_logging.get_verbosity()
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
-    try:
+    with quiet_transformers():
         yield
-    finally:
-        hf_logging.set_verbosity(level)
-        if was:
-            hf_logging.enable_progress_bar()
 
 
 def load_encoder(folder: str | Path) -> Any:

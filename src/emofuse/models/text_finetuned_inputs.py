@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError, UsageError
-from ..media.text import normalize_text
+from ..errors import UsageError
+from ..media.text import check_texts, normalize_text
 
 #: ``text``: a stand-alone text (no context given); ``dialogue``: an utterance in a conversation
 DOMAINS = ("text", "dialogue")
@@ -34,12 +34,7 @@ def read_context(
     the earlier utterances of its conversation, oldest first (may be empty: the
     ``dialogue`` domain); the last non-empty one is read.
     """
-    if isinstance(texts, str):
-        raise UsageError("predict_proba takes a list of texts, not one string")
-    if any(not isinstance(t, str) or not t.strip() for t in texts):
-        raise DataError("empty text")
-    if context is not None and len(context) != len(texts):
-        raise UsageError(f"{len(context)} contexts for {len(texts)} texts")
+    check_texts(texts, context)
     norm = [normalize_text(t) for t in texts]
     if context is None:
         return norm, [None] * len(norm), [DOMAINS.index("text")] * len(norm)

@@ -68,8 +68,8 @@ def resolve_model_dir(model: str | os.PathLike | None) -> Path:
 
 
 @contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Hide transformers' load progress bars and info chatter."""
+def quiet_transformers() -> Iterator[None]:
+    """Hide transformers' load progress bars and info chatter (and "unexpected key" notes)."""
     hf_logging = _transformers().utils.logging
     bar, level = hf_logging.is_progress_bar_enabled(), hf_logging.get_verbosity()
     hf_logging.disable_progress_bar()
@@ -111,7 +111,7 @@ class _HFEncoder:
 
     def _ensure(self) -> Any:
         if getattr(self, "model_", None) is None:
-            with _quiet():
+            with quiet_transformers():
                 self._load(self.model_dir)
             self.model_.eval()
         return self.model_
@@ -119,7 +119,7 @@ class _HFEncoder:
     def _hf_config(self) -> Any:
         cfg = getattr(self, "hf_config_", None)
         if cfg is None:
-            with _quiet():
+            with quiet_transformers():
                 cfg = self.hf_config_ = _transformers().AutoConfig.from_pretrained(
                     self.model_dir, local_files_only=True
                 )
