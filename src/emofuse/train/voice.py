@@ -26,6 +26,7 @@ import torch
 
 from ..errors import DataError
 from ..labels import CANONICAL
+from ..media.level import TARGET_DBFS
 from ..models.artifact import save_model
 from ..models.calibration import fit_temperature, softmax
 from ..models.voice_cnn import VoiceCNN, VoiceCNNConfig, VoiceModel
@@ -90,7 +91,7 @@ def train_voice(
     if cv and cv.get("folds"):  # summary in the current format
         cv["summary"] = summarise_cv(cv["folds"], cv.get("protocol"))
     xs, ys = load_split(Path(data_root), train_actors, limit, seed, trim=True, native=True)
-    bank = feature_bank(xs, prep, recipe.n_variants, seed)
+    bank = feature_bank(xs, prep, recipe.n_variants, seed, recipe.wave_augment())
     xv, yv = (
         load_split(Path(data_root), val_actors, limit, seed, native=True)
         if val_actors
@@ -98,7 +99,7 @@ def train_voice(
     )
 
     def validation_score(net: VoiceCNN, epoch: int) -> dict[str, Any]:
-        logits = network_logits(net, config, prep, xv)
+        logits = network_logits(net, config, prep, xv, recipe.gain_norm)
         acc = float((logits.argmax(axis=1) == yv).mean())
         loss = nll(softmax(logits), yv)
         return {"score": (acc, -loss), "val_accuracy": acc, "val_nll": loss}
@@ -116,7 +117,7 @@ def train_voice(
     )
     validation, t_source = None, "given"
     if val_actors:
-        logits = network_logits(net, config, prep, xv)
+        logits = network_logits(net, config, prep, xv, recipe.gain_norm)
         temperature = fit_temperature(logits, yv)
         validation = calibrated_report(logits, yv, temperature)
         t_source = "fitted on the validation actors"
@@ -126,6 +127,8 @@ def train_voice(
     elif temperature is None:
         temperature, t_source = 1.0, "none (1.0)"
     meta = voice_meta(config, prep, float(temperature))
+    if recipe.gain_norm:  # what the recognizer does before the model (media.level)
+        meta.preprocessing["gain_normalise_dbfs"] = TARGET_DBFS
     seconds = time.time() - t_start
     best_epoch = fitted.best_epoch if val_actors else recipe.epochs
     meta.training = {
