@@ -35,6 +35,7 @@ def main() -> None:
     parser.add_argument("--without", default="", help="comma list of additions to switch off")
     parser.add_argument("--no-statement", action="store_true")
     parser.add_argument("--name", default=None, help="run name (default: recipe[-without])")
+    parser.add_argument("--gain-dbfs", type=float, default=None, help="gain_norm to this level")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(1)
@@ -43,8 +44,11 @@ def main() -> None:
         fields[name] = False if name == "gain_norm" else OFF[name]
     if args.epochs:
         fields["epochs"] = args.epochs
+    if args.gain_dbfs is not None:
+        fields.update(gain_norm=True, gain_dbfs=args.gain_dbfs)
     recipe = Recipe(**fields)
-    name = args.name or "-".join(filter(None, [args.recipe, args.without.replace(",", "-")]))
+    gain = f"gain{args.gain_dbfs:g}" if args.gain_dbfs is not None else ""
+    name = args.name or "-".join(filter(None, [args.recipe, args.without.replace(",", "-"), gain]))
     out = args.out / name
     out.mkdir(parents=True, exist_ok=True)
     folds = [int(f) for f in args.folds.split(",")]

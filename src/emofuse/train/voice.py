@@ -26,7 +26,6 @@ import torch
 
 from ..errors import DataError
 from ..labels import CANONICAL
-from ..media.level import TARGET_DBFS
 from ..models.artifact import META_FILE, ModelMeta, load_meta, save_model
 from ..models.calibration import fit_temperature, softmax
 from ..models.voice_cnn import VoiceCNN, VoiceCNNConfig, VoiceModel
@@ -100,7 +99,7 @@ def train_voice(
     )
 
     def validation_score(net: VoiceCNN, epoch: int) -> dict[str, Any]:
-        logits = network_logits(net, config, prep, xv, recipe.gain_norm)
+        logits = network_logits(net, config, prep, xv, recipe.input_dbfs)
         acc = float((logits.argmax(axis=1) == yv).mean())
         loss = nll(softmax(logits), yv)
         return {"score": (acc, -loss), "val_accuracy": acc, "val_nll": loss}
@@ -118,7 +117,7 @@ def train_voice(
     )
     validation, t_source = None, "given"
     if val_actors:
-        logits = network_logits(net, config, prep, xv, recipe.gain_norm)
+        logits = network_logits(net, config, prep, xv, recipe.input_dbfs)
         temperature = fit_temperature(logits, yv)
         validation = calibrated_report(logits, yv, temperature)
         t_source = "fitted on the validation actors"
@@ -129,7 +128,7 @@ def train_voice(
         temperature, t_source = 1.0, "none (1.0)"
     meta = voice_meta(config, prep, float(temperature))
     if recipe.gain_norm:  # what the recognizer does before the model (media.level)
-        meta.preprocessing["gain_normalise_dbfs"] = TARGET_DBFS
+        meta.preprocessing["gain_normalise_dbfs"] = recipe.gain_dbfs
     seconds = time.time() - t_start
     best_epoch = fitted.best_epoch if val_actors else recipe.epochs
     meta.training = {

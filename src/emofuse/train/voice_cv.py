@@ -185,7 +185,9 @@ def _protocol(
     if conditions:
         extra["conditions"] = {c: CONDITIONS[c] for c in conditions}
     if recipe.gain_norm:
-        extra["front_end"] = "test waves gain-normalised (loud frames to -36 dBFS) first"
+        extra["front_end"] = (
+            f"test waves gain-normalised (loud frames to {recipe.gain_dbfs:g} dBFS) first"
+        )
     return {
         **extra,
         "data": "RAVDESS speech",
@@ -314,7 +316,7 @@ def _score_fold(
     for name, conditioned_waves in tests:
         if conditioned_waves is None:
             conditioned_waves = conditioned(waves, name, recipe.seed)
-        logits = network_logits(net, config, prep, conditioned_waves, recipe.gain_norm)
+        logits = network_logits(net, config, prep, conditioned_waves, recipe.input_dbfs)
         scored[name] = _fold_scores(logits, y)
         if name == "clean":
             fold["temperature"] = fit_temperature(logits, y)

@@ -24,7 +24,7 @@ from ..labels import CANONICAL
 from ..media.audio_features import log_mel, trim_silence
 from ..media.channel import band_limit, codec_roundtrip, gain, reverberate, room_impulse
 from ..media.decode import load_audio
-from ..media.level import normalise_gain
+from ..media.level import TARGET_DBFS, normalise_gain
 from .augment import augment_wave, pitch_factor, warped_log_mel
 from .voice_recipe import NATIVE, PREPROCESSING
 
@@ -94,10 +94,11 @@ def feature_bank(
     """
     a = {**(augment or {})}
     gain_norm, semitones = bool(a.pop("gain_norm", False)), float(a.pop("pitch_semitones", 0))
+    target = float(a.pop("gain_dbfs", TARGET_DBFS))
     sr, n_fft, hop, n_mels = p["sample_rate"], p["n_fft"], p["hop"], p["n_mels"]
 
     def spec(wave: np.ndarray, alpha: float = 1.0) -> torch.Tensor:
-        wave = normalise_gain(wave) if gain_norm else np.asarray(wave, np.float32)
+        wave = normalise_gain(wave, target) if gain_norm else np.asarray(wave, np.float32)
         if alpha == 1.0:
             return log_mel(wave, sr, n_fft, hop, n_mels)
         return warped_log_mel(wave, alpha, sr, n_fft, hop, n_mels)

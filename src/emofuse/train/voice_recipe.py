@@ -24,7 +24,7 @@ from torch import nn
 from ..data.datasets.ravdess import EMOTIONS
 from ..errors import UsageError
 from ..labels import CANONICAL, MAPPINGS
-from ..media.level import normalise_gain
+from ..media.level import TARGET_DBFS, normalise_gain
 from ..models.artifact import ModelMeta
 from ..models.calibration import expected_calibration_error, softmax
 from ..models.voice_cnn import VoiceCNN, VoiceCNNConfig, VoiceModel, label_merge_matrix, pad_batch
@@ -70,7 +70,13 @@ class Recipe(Config):
     reverb_p: float = 0.0  # synthetic room reverb per variant
     band_p: float = 0.0  # band limit (telephone-like) per variant
     codec_p: float = 0.0  # Opus / mu-law round trip per variant
-    gain_norm: bool = False  # loud frames to -36 dBFS before the log-mel, as inference does
+    gain_norm: bool = False  # loud frames to gain_dbfs before the log-mel, as inference does
+    gain_dbfs: float = TARGET_DBFS  # the level gain_norm brings speech to
+
+    @property
+    def input_dbfs(self) -> float | None:
+        """The level test waves are normalised to first (``None``: left as they are)."""
+        return self.gain_dbfs if self.gain_norm else None
 
     def wave_augment(self) -> dict[str, Any]:
         """What :func:`~emofuse.train.voice_data.feature_bank` needs (hashable values)."""
@@ -80,6 +86,7 @@ class Recipe(Config):
             "codec_p": self.codec_p,
             "pitch_semitones": self.pitch_semitones,
             "gain_norm": self.gain_norm,
+            "gain_dbfs": self.gain_dbfs,
         }
 
 
@@ -149,7 +156,7 @@ def training_meta(recipe: Recipe, weights: np.ndarray) -> dict[str, Any]:
         "loss": f"class-weighted cross-entropy, label_smoothing={recipe.label_smoothing}",
         "class_weights": [round(float(w), 4) for w in weights],
         "augmentation": VOICE_AUGMENT,
-        **{k: v for k, v in recipe.to_dict().items() if k in TRANSFER_RECIPE},
+        **{k: v for k, v in recipe.to_dict().items() if k in (*TRANSFER_RECIPE, "gain_dbfs")},
         "n_variants": recipe.n_variants,
         "crop_seconds": recipe.crop_seconds,
     }
@@ -243,14 +250,15 @@ def network_logits(
     config: VoiceCNNConfig,
     prep: dict[str, Any],
     waves: list[np.ndarray],
-    gain_norm: bool = False,
+    gain_dbfs: float | None = None,
 ) -> np.ndarray:
     """Network logits per wave (windows averaged), over the native labels.
 
-    ``gain_norm``: each wave's level is normalised first, as the recognizer does.
+    ``gain_dbfs``: each wave's loud frames are first brought to that level, as the
+    recognizer does (:attr:`Recipe.input_dbfs`).
     """
-    if gain_norm:
-        waves = [normalise_gain(w) for w in waves]
+    if gain_dbfs is not None:
+        waves = [normalise_gain(w, gain_dbfs) for w in waves]
     model = VoiceModel(net, voice_meta(config, prep))
     model.module.eval()
     return np.stack([lg.mean(axis=0) for lg in model.chunk_logits(waves)])

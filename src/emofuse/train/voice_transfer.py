@@ -160,7 +160,7 @@ def statement_holdout_voice(
         for part in ("same", "other"):
             idx = split[part]
             waves = [c["raw"][i] for i in idx]
-            logits = network_logits(net, config, prep, waves, recipe.gain_norm)
+            logits = network_logits(net, config, prep, waves, recipe.input_dbfs)
             fold[part] = _fold_scores(logits, c["y"][idx])
             fold[f"n_{part}"] = len(idx)
         fold["seconds"] = round(time.time() - t0, 1)
