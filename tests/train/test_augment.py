@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from emofuse.train.augment import augment_faces, augment_wave, coloured_noise, crop_spec_augment
+from emofuse.media.audio_features import log_mel
+from emofuse.train.augment import (
+    augment_faces,
+    augment_wave,
+    coloured_noise,
+    crop_spec_augment,
+    mixup,
+    pitch_factor,
+    warped_log_mel,
+)
 
 
 def test_face_augment_shape_range_and_seed():
@@ -35,3 +44,42 @@ def test_crop_and_spec_augment_bounds():
         assert out.shape[0] == 64 and 60 <= out.shape[1] <= 100 and out.dtype == torch.float32
     short = crop_spec_augment(spec[:, :30], np.random.default_rng(1), frames=100)
     assert short.shape[1] <= 30
+
+
+def test_channel_augmentations_are_seeded_and_off_by_default():
+    w = (0.1 * np.random.default_rng(0).standard_normal(16000)).astype(np.float32)
+    base = augment_wave(w, np.random.default_rng(5))
+    off = augment_wave(w, np.random.default_rng(5), reverb_p=0.0, band_p=0.0, codec_p=0.0)
+    np.testing.assert_array_equal(base, off)  # the additions draw nothing when off
+    on = {"reverb_p": 1.0, "band_p": 1.0, "codec_p": 1.0}
+    a = augment_wave(w, np.random.default_rng(5), **on)
+    b = augment_wave(w, np.random.default_rng(5), **on)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, base) and np.isfinite(a).all()
+    spec, f = np.abs(np.fft.rfft(a)) ** 2, np.fft.rfftfreq(len(a), 1 / 16000)
+    assert spec[f > 4600].sum() < 0.05 * spec.sum()  # band-limited (high cut <= 4.5 kHz)
+
+
+def test_pitch_warp_moves_a_tone_and_draws_nothing_when_off():
+    rng = np.random.default_rng(0)
+    state = rng.bit_generator.state
+    assert pitch_factor(rng, 0.0) == 1.0 and rng.bit_generator.state == state
+    factors = [pitch_factor(np.random.default_rng(s), 2.0) for s in range(40)]
+    assert all(2 ** (-2 / 12) <= f <= 2 ** (2 / 12) for f in factors) and 1.0 in factors
+    t = np.arange(16000) / 16000
+    x = np.sin(2 * np.pi * 1500 * t).astype(np.float32)
+    np.testing.assert_allclose(warped_log_mel(x), log_mel(x, 16000, 512, 256, 64), atol=1e-3)
+    peak = [int(warped_log_mel(x, a).mean(1).argmax()) for a in (0.85, 1.0, 1.18)]
+    assert peak[0] < peak[1] < peak[2]
+
+
+def test_mixup_mixes_pairs_and_keeps_the_longer_length():
+    x = torch.stack([torch.full((1, 4, 8), float(i)) for i in range(4)])
+    lengths = torch.tensor([8, 4, 6, 2])
+    a = mixup(x, lengths, np.random.default_rng(2), 0.4)
+    b = mixup(x, lengths, np.random.default_rng(2), 0.4)
+    mixed, lens, perm, lam = a
+    assert torch.equal(mixed, b[0]) and 0 <= lam <= 1 and mixed.shape == x.shape
+    expect = lam * torch.arange(4.0) + (1 - lam) * perm.float()
+    torch.testing.assert_close(mixed[:, 0, 0, 0], expect)
+    assert torch.equal(lens, torch.maximum(lengths, lengths[perm]))

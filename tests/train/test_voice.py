@@ -87,3 +87,26 @@ def test_fixed_epochs_on_all_actors_takes_cv_temperature(ravdess_root, tmp_path)
     assert meta["training"]["selection"].startswith("none")
     assert meta["training"]["n_variants"] == 2 and meta["training"]["batch_size"] == 8
     assert "24 clips" in meta["training"]["data"]
+
+
+def test_attach_cv_records_a_later_cv_and_the_gain_normalisation(ravdess_root, tmp_path):
+    from emofuse.train.voice import attach_cv, cross_validate_voice
+
+    recipe = Recipe(epochs=1, batch_size=8, n_variants=2, gain_norm=True)
+    train_voice(ravdess_root, tmp_path / "voice", recipe=recipe, train_actors=[1, 2, 3],
+                config=TINY, progress=False)  # fmt: skip
+    before = json.loads((tmp_path / "voice" / "model.json").read_text())
+    assert before["temperature"] == 1.0 and before["preprocessing"]["gain_normalise_dbfs"] == -36
+    cv = cross_validate_voice(ravdess_root, tmp_path / "cv.json", recipe=recipe, folds=2,
+                              actors=[1, 2], config=TINY, progress=False)  # fmt: skip
+    st = {"summary": {"canonical": {"gap": {"mean": 0.1}}}}
+    (tmp_path / "st.json").write_text(json.dumps(st))
+    attach_cv(tmp_path / "voice", tmp_path / "cv.json", tmp_path / "st.json")
+    after = json.loads((tmp_path / "voice" / "model.json").read_text())
+    assert after["temperature"] == pytest.approx(cv["summary"]["temperature"])
+    assert after["metrics"]["cv"]["n_folds"] == 2
+    assert after["metrics"]["statement_holdout"]["canonical"]["gap"]["mean"] == 0.1
+    assert (tmp_path / "cv.fold1.safetensors").is_file()  # fold networks are kept
+    (tmp_path / "empty.json").write_text(json.dumps({"folds": {}}))
+    with pytest.raises(DataError, match="no finished folds"):
+        attach_cv(tmp_path / "voice", tmp_path / "empty.json")

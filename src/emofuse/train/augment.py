@@ -2,8 +2,10 @@
 
 Faces: batched torch transforms on ``(B, 1, H, W)`` crops in ``[0, 1]`` (rotation, scale,
 shift, flip, brightness/contrast, erasing). Voice: wave-level variants (speed, gain,
-coloured noise) computed once per clip, then per-batch random crops and SpecAugment masks
-on log-mels. Every function draws only from the generator it is given.
+coloured noise; optionally room reverb, band limits and lossy codecs from
+:mod:`emofuse.media.channel`) computed once per clip, an optional pitch/formant warp of
+the log-mel (:func:`warped_log_mel`), then per-batch random crops, SpecAugment masks and
+optional mixup (:func:`mixup`). Every function draws only from the generator it is given.
 
 >>> import torch
 >>> x = torch.rand(2, 1, 48, 48)
@@ -19,6 +21,9 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from ..media.audio_features import LOG_FLOOR, mel_filterbank
+from ..media.channel import band_limit, codec_roundtrip, reverberate, room_impulse
 
 FACE_AUGMENT: dict[str, Any] = {
     "rotate_deg": 10.0,
@@ -91,18 +96,102 @@ def coloured_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     return np.fft.irfft(spec, n)
 
 
-def augment_wave(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Speed 0.88-1.12 (p=0.7), gain -10..+6 dB, coloured noise at 5-30 dB SNR (p=0.7)."""
+def augment_wave(
+    wave: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    reverb_p: float = 0.0,
+    band_p: float = 0.0,
+    codec_p: float = 0.0,
+    sample_rate: int = 16000,
+) -> np.ndarray:
+    """Speed 0.88-1.12 (p=0.7), gain -10..+6 dB, coloured noise at 5-30 dB SNR (p=0.7).
+
+    Optionally (each drawn only when its probability is above 0, so the default draws
+    exactly as before): room reverb after the speed change (RT60 0.15-0.8 s, ``reverb_p``),
+    and after the noise a band limit (``band_p``: low 150-500 Hz, high 2800-4500 Hz,
+    through 8 kHz half the time) and a lossy codec (``codec_p``: Opus 6-24 kbit/s or 8 kHz
+    mu-law; MP3 is left out for held-out tests).
+    """
     if rng.random() < 0.7:
         factor = rng.uniform(0.88, 1.12)
         wave = np.interp(np.arange(0, len(wave) - 1, factor), np.arange(len(wave)), wave)
+    if reverb_p > 0 and rng.random() < reverb_p:
+        rir = room_impulse(rng.uniform(0.15, 0.8), rng, sample_rate, direct=rng.uniform(0.3, 2))
+        wave = reverberate(wave, rir)
     wave = wave * 10 ** (rng.uniform(-10, 6) / 20)
     if rng.random() < 0.7:
         noise = coloured_noise(len(wave), rng)
         snr = rng.uniform(5, 30)
         scale = np.sqrt(np.mean(wave**2) / (np.mean(noise**2) + 1e-12) / 10 ** (snr / 10))
         wave = wave + scale * noise
+    if band_p > 0 and rng.random() < band_p:
+        low, high = rng.uniform(150, 500), rng.uniform(2800, 4500)
+        to = 8000 if rng.random() < 0.5 and high < 3900 else None
+        wave = band_limit(wave, sample_rate, low, high, resample_to=to)
+    if codec_p > 0 and rng.random() < codec_p:
+        if rng.random() < 0.7:
+            wave = codec_roundtrip(wave, "opus", int(rng.uniform(6, 24)) * 1000, sample_rate)
+        else:
+            wave = codec_roundtrip(wave, "mulaw", sample_rate=sample_rate)
     return wave
+
+
+def pitch_factor(rng: np.random.Generator, semitones: float, p: float = 0.5) -> float:
+    """A frequency-warp factor: ``2**(u/12)``, ``u`` uniform in ``+-semitones``, with prob. ``p``.
+
+    Draws nothing when ``semitones`` is 0 (pitch perturbation off).
+    """
+    if semitones <= 0 or rng.random() >= p:
+        return 1.0
+    return float(2 ** (rng.uniform(-semitones, semitones) / 12))
+
+
+def warped_log_mel(
+    wave: np.ndarray,
+    alpha: float = 1.0,
+    sample_rate: int = 16000,
+    n_fft: int = 512,
+    hop: int = 256,
+    n_mels: int = 64,
+) -> torch.Tensor:
+    """Log-mel of ``wave`` with its spectrum scaled in frequency by ``alpha`` (pitch and formants).
+
+    Each mel filter reads the power at its usual frequencies divided by ``alpha``, so content at
+    ``f`` lands where ``f * alpha`` would; ``alpha=1`` equals
+    :func:`emofuse.media.audio_features.log_mel`. Same duration, no phase artefacts.
+    """
+    fb = mel_filterbank(n_fft, n_mels, sample_rate)
+    if alpha != 1.0:
+        freqs = np.linspace(0, sample_rate // 2, n_fft // 2 + 1)
+        fb = np.stack(
+            [np.interp(freqs * alpha, freqs, fb[:, m], right=0.0) for m in range(n_mels)], 1
+        ).astype(np.float32)
+    x = torch.as_tensor(np.asarray(wave, dtype=np.float32))
+    spec = torch.stft(
+        x,
+        n_fft=n_fft,
+        hop_length=hop,
+        window=torch.hann_window(n_fft),
+        center=True,
+        pad_mode="constant",
+        return_complex=True,
+    )
+    power = spec.real.square() + spec.imag.square()
+    return torch.log(torch.from_numpy(fb).T @ power + LOG_FLOOR)
+
+
+def mixup(
+    x: torch.Tensor, lengths: torch.Tensor, rng: np.random.Generator, alpha: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]:
+    """Mixup of a padded batch: ``lam * x + (1 - lam) * x[perm]``, ``lam ~ Beta(alpha, alpha)``.
+
+    Returns the mixed batch, the longer of each pair's lengths, ``perm`` and ``lam``; the
+    loss is ``lam * loss(y) + (1 - lam) * loss(y[perm])``.
+    """
+    lam = float(rng.beta(alpha, alpha))
+    perm = torch.from_numpy(rng.permutation(len(x)))
+    return lam * x + (1 - lam) * x[perm], torch.maximum(lengths, lengths[perm]), perm, lam
 
 
 def crop_spec_augment(spec: torch.Tensor, rng: np.random.Generator, frames: int) -> torch.Tensor:

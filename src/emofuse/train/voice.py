@@ -26,9 +26,10 @@ import torch
 
 from ..errors import DataError
 from ..labels import CANONICAL
-from ..models.artifact import save_model
+from ..models.artifact import META_FILE, ModelMeta, load_meta, save_model
 from ..models.calibration import fit_temperature, softmax
 from ..models.voice_cnn import VoiceCNN, VoiceCNNConfig, VoiceModel
+from ..utils.io import write_atomic
 from .evaluation import nll, probability_metrics
 from .voice_cv import cross_validate_voice, summarise_cv
 from .voice_data import feature_bank, load_split, noisy
@@ -90,7 +91,7 @@ def train_voice(
     if cv and cv.get("folds"):  # summary in the current format
         cv["summary"] = summarise_cv(cv["folds"], cv.get("protocol"))
     xs, ys = load_split(Path(data_root), train_actors, limit, seed, trim=True, native=True)
-    bank = feature_bank(xs, prep, recipe.n_variants, seed)
+    bank = feature_bank(xs, prep, recipe.n_variants, seed, recipe.wave_augment())
     xv, yv = (
         load_split(Path(data_root), val_actors, limit, seed, native=True)
         if val_actors
@@ -98,7 +99,7 @@ def train_voice(
     )
 
     def validation_score(net: VoiceCNN, epoch: int) -> dict[str, Any]:
-        logits = network_logits(net, config, prep, xv)
+        logits = network_logits(net, config, prep, xv, recipe.input_dbfs)
         acc = float((logits.argmax(axis=1) == yv).mean())
         loss = nll(softmax(logits), yv)
         return {"score": (acc, -loss), "val_accuracy": acc, "val_nll": loss}
@@ -116,7 +117,7 @@ def train_voice(
     )
     validation, t_source = None, "given"
     if val_actors:
-        logits = network_logits(net, config, prep, xv)
+        logits = network_logits(net, config, prep, xv, recipe.input_dbfs)
         temperature = fit_temperature(logits, yv)
         validation = calibrated_report(logits, yv, temperature)
         t_source = "fitted on the validation actors"
@@ -126,6 +127,8 @@ def train_voice(
     elif temperature is None:
         temperature, t_source = 1.0, "none (1.0)"
     meta = voice_meta(config, prep, float(temperature))
+    if recipe.gain_norm:  # what the recognizer does before the model (media.level)
+        meta.preprocessing["gain_normalise_dbfs"] = recipe.gain_dbfs
     seconds = time.time() - t_start
     best_epoch = fitted.best_epoch if val_actors else recipe.epochs
     meta.training = {
@@ -155,6 +158,32 @@ def train_voice(
     }
 
 
+def attach_cv(model_dir: Path, cv_json: Path, statement_json: Path | None = None) -> ModelMeta:
+    """Record a finished CV (and statement hold-out) in a trained artefact's ``model.json``.
+
+    For a shipped model trained while its recipe's CV was still running: ``metrics.cv``
+    gets the CV summary, the temperature becomes the mean fold temperature, and
+    ``metrics.statement_holdout`` the hold-out summary. The weights are not touched.
+    """
+    cv = json.loads(Path(cv_json).read_text())
+    if not cv.get("folds"):
+        raise DataError(f"{cv_json} has no finished folds")
+    meta = load_meta(model_dir)
+    summary = summarise_cv(cv["folds"], cv.get("protocol"))
+    meta.metrics["cv"] = summary
+    meta.temperature = float(summary["temperature"])
+    meta.training["temperature"] = "mean of the cross-validation fold temperatures"
+    if statement_json is not None:
+        meta.metrics["statement_holdout"] = {
+            "protocol": "actor folds as the CV; trained on the other actors' statement 1, "
+            "scored on the fold actors' statement 1 (same) and statement 2 (other); T=1",
+            **json.loads(Path(statement_json).read_text())["summary"],
+        }
+    path = Path(model_dir) / META_FILE
+    write_atomic(path, json.dumps(meta.to_dict(), indent=2).encode())
+    return meta
+
+
 def evaluate_voice(
     model_dir: Path,
     data_root: Path,
@@ -182,4 +211,4 @@ def evaluate_voice(
     return m
 
 
-__all__ = ["Recipe", "cross_validate_voice", "evaluate_voice", "train_voice"]
+__all__ = ["Recipe", "attach_cv", "cross_validate_voice", "evaluate_voice", "train_voice"]

@@ -21,16 +21,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from safetensors.torch import save_file
 
 from ..errors import UsageError
 from ..labels import CANONICAL
-from ..media.audio_features import trim_silence
 from ..models.calibration import expected_calibration_error, fit_temperature, softmax
 from ..models.voice_cnn import VoiceCNNConfig
 from ..utils.io import write_atomic
 from ..utils.progress import training_progress
 from .evaluation import cross_fitted, mean_std, nll, probability_metrics
-from .voice_data import actor_of, feature_bank, native_labels, noisy, ravdess_frame, read_wave
+from .voice_data import CONDITIONS, conditioned, load_corpus, noisy
 from .voice_recipe import (
     CV_ACTORS,
     NATIVE,
@@ -179,8 +179,17 @@ def _protocol(
     config: VoiceCNNConfig,
     recipe: Recipe,
     prep: dict[str, Any],
+    conditions: Sequence[str] = (),
 ) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if conditions:
+        extra["conditions"] = {c: CONDITIONS[c] for c in conditions}
+    if recipe.gain_norm:
+        extra["front_end"] = (
+            f"test waves gain-normalised (loud frames to {recipe.gain_dbfs:g} dBFS) first"
+        )
     return {
+        **extra,
         "data": "RAVDESS speech",
         "folds": groups,
         "split": "actor-independent: each fold's actors are never seen in its training",
@@ -207,6 +216,7 @@ def cross_validate_voice(
     only_folds: Iterable[int] | None = None,
     progress: bool = True,
     preprocessing: dict[str, Any] | None = None,
+    conditions: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Actor-independent k-fold CV of ``recipe``; results written to ``out_json``.
 
@@ -218,12 +228,14 @@ def cross_validate_voice(
     cross-fitted calibration (:func:`summarise_cv`). The JSON is rewritten atomically after
     every fold and a rerun skips folds already in it (same protocol required); a fold killed
     mid-way resumes from its last epoch. ``only_folds`` (1-based) runs a subset.
+    ``conditions`` (:data:`~emofuse.train.voice_data.CONDITIONS`) are scored too, and each
+    fold's network is kept as ``<out_json stem>.fold<k>.safetensors`` beside the JSON.
     """
     recipe = recipe or Recipe()
     prep = check_preprocessing(preprocessing)
     config = network_config(config, prep)
     groups = actor_folds(actors, folds)
-    protocol = _protocol(groups, snrs, config, recipe, prep)
+    protocol = _protocol(groups, snrs, config, recipe, prep, conditions)
     out_json = Path(out_json)
     result: dict[str, Any] = {"protocol": protocol, "folds": {}, "summary": {}}
     if out_json.is_file():
@@ -238,12 +250,15 @@ def cross_validate_voice(
             result["summary"] = summarise_cv(result["folds"], protocol)
             write_atomic(out_json, json.dumps(result, indent=1).encode())
         return result
-    df = ravdess_frame(Path(data_root), [a for g in groups for a in g])
-    sr = prep["sample_rate"]
-    raw = [read_wave(Path(data_root) / a, sr) for a in df["audio"]]
-    y_all, actor = native_labels(df), actor_of(df)
-    trimmed = [trim_silence(w, sr, prep["trim_top_db"]) for w in raw]
-    bank = feature_bank(trimmed, prep, recipe.n_variants, recipe.seed)
+    corpus = load_corpus(
+        Path(data_root),
+        [a for g in groups for a in g],
+        prep,
+        recipe.n_variants,
+        recipe.seed,
+        recipe.wave_augment(),
+    )
+    raw, y_all, actor, bank = corpus["raw"], corpus["y"], corpus["actor"], corpus["bank"]
     with training_progress(progress, "clips") as bar:
         for k in todo:
             t0 = time.time()
@@ -267,10 +282,15 @@ def cross_validate_voice(
                 "train_actors": sorted(set(actor[tr].tolist())),
                 "n_train": len(tr),
                 "n_test": len(te),
-                **_score_fold(net, config, prep, [raw[i] for i in te], y_all[te], snrs, recipe),
+                **_score_fold(
+                    net, config, prep, [raw[i] for i in te], y_all[te], snrs, recipe, conditions
+                ),
                 "train_seconds": round(train_seconds, 1),
             }
             fold["seconds"] = round(time.time() - t0, 1)
+            save_file(
+                net.state_dict(), str(out_json.with_name(f"{out_json.stem}.fold{k}.safetensors"))
+            )
             result["folds"][str(k)] = fold
             result["summary"] = summarise_cv(result["folds"], protocol)
             write_atomic(out_json, json.dumps(result, indent=1).encode())
@@ -285,16 +305,22 @@ def cross_validate_voice(
     return result
 
 
-def _score_fold(net, config, prep, waves, y, snrs, recipe: Recipe) -> dict[str, Any]:
-    """Scores of a trained fold network on its test clips, clean and noisy."""
+def _score_fold(
+    net, config, prep, waves, y, snrs, recipe: Recipe, conditions: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Scores of a trained fold network on its test clips: clean, noisy and ``conditions``."""
     fold: dict[str, Any] = {}
-    conditions = {}
-    for snr in (None, *snrs):
-        logits = network_logits(net, config, prep, noisy(waves, snr, recipe.seed))
-        conditions[_condition_name(snr)] = _fold_scores(logits, y)
-        if snr is None:
+    scored = {}
+    tests = [(_condition_name(s), noisy(waves, s, recipe.seed)) for s in (None, *snrs)]
+    tests += [(c, None) for c in conditions]
+    for name, conditioned_waves in tests:
+        if conditioned_waves is None:
+            conditioned_waves = conditioned(waves, name, recipe.seed)
+        logits = network_logits(net, config, prep, conditioned_waves, recipe.input_dbfs)
+        scored[name] = _fold_scores(logits, y)
+        if name == "clean":
             fold["temperature"] = fit_temperature(logits, y)
             fold["clean_logits"] = np.round(logits, 4).tolist()
             fold["y_native"] = y.tolist()
-    fold["conditions"] = conditions
+    fold["conditions"] = scored
     return fold

@@ -22,8 +22,10 @@ from ..errors import DataError
 from ..evaluate.robustness import add_noise
 from ..labels import CANONICAL
 from ..media.audio_features import log_mel, trim_silence
+from ..media.channel import band_limit, codec_roundtrip, gain, reverberate, room_impulse
 from ..media.decode import load_audio
-from .augment import augment_wave
+from ..media.level import TARGET_DBFS, normalise_gain
+from .augment import augment_wave, pitch_factor, warped_log_mel
 from .voice_recipe import NATIVE, PREPROCESSING
 
 
@@ -77,20 +79,37 @@ def load_split(
 
 
 def feature_bank(
-    waves: Sequence[np.ndarray], p: dict[str, Any], n_variants: int, seed: int = 0
+    waves: Sequence[np.ndarray],
+    p: dict[str, Any],
+    n_variants: int,
+    seed: int = 0,
+    augment: dict[str, Any] | None = None,
 ) -> list[list[torch.Tensor]]:
     """Per (trimmed) wave, ``n_variants`` float16 log-mels: the clean one, then augmented ones.
 
-    Seeded by ``(seed, position)``: the same clip list always gives the same bank.
+    ``augment`` (:meth:`Recipe.wave_augment`): the optional reverb/band/codec
+    probabilities, the pitch warp and gain normalisation (applied to every variant, the
+    clean one included, after the wave-level effects). Seeded by ``(seed, position)``:
+    the same clip list always gives the same bank.
     """
+    a = {**(augment or {})}
+    gain_norm, semitones = bool(a.pop("gain_norm", False)), float(a.pop("pitch_semitones", 0))
+    target = float(a.pop("gain_dbfs", TARGET_DBFS))
     sr, n_fft, hop, n_mels = p["sample_rate"], p["n_fft"], p["hop"], p["n_mels"]
+
+    def spec(wave: np.ndarray, alpha: float = 1.0) -> torch.Tensor:
+        wave = normalise_gain(wave, target) if gain_norm else np.asarray(wave, np.float32)
+        if alpha == 1.0:
+            return log_mel(wave, sr, n_fft, hop, n_mels)
+        return warped_log_mel(wave, alpha, sr, n_fft, hop, n_mels)
+
     bank = []
     for i, w in enumerate(waves):
         rng = np.random.default_rng([seed, i])
-        variants = [log_mel(w, sr, n_fft, hop, n_mels)]
+        variants = [spec(w)]
         for _ in range(n_variants - 1):
-            wave = augment_wave(w, rng)
-            variants.append(log_mel(np.asarray(wave, np.float32), sr, n_fft, hop, n_mels))
+            wave = augment_wave(w, rng, sample_rate=sr, **a)
+            variants.append(spec(np.asarray(wave, np.float32), pitch_factor(rng, semitones)))
         bank.append([v.to(torch.float16) for v in variants])
     return bank
 
@@ -101,3 +120,74 @@ def noisy(waves: Sequence[np.ndarray], snr_db: float | None, seed: int) -> list[
         return list(waves)
     base = seed * 1_000_003 + round(snr_db * 10) * 10_007
     return [add_noise(w, snr_db, seed=base + i) for i, w in enumerate(waves)]
+
+
+def statement_of(df: pd.DataFrame) -> np.ndarray:
+    """RAVDESS statement of each row (file name field 5): 1 "Kids are talking by the door",
+    2 "Dogs are sitting by the door"."""
+    return np.array([int(Path(a).name.split("-")[4]) for a in df["audio"]])
+
+
+#: held-out recording conditions for the unseen test actors (whole clips, before trimming);
+#: the reverb seeds and the MP3 codec are never used by the training augmentation
+CONDITIONS: dict[str, str] = {
+    "telephone": "band-pass 300-3400 Hz through 8 kHz",
+    "reverb": "synthetic room, RT60 0.6 s, direct/tail 0.5 (seeded per clip)",
+    "mp3_16k": "MP3 at 16 kbit/s (a codec the augmentation never uses)",
+    "gain_-26db": "-26 dB gain",
+}
+
+
+def conditioned(waves: Sequence[np.ndarray], name: str, seed: int = 0) -> list[np.ndarray]:
+    """``waves`` through the recording condition ``name`` (:data:`CONDITIONS`)."""
+    if name == "telephone":
+        return [band_limit(w, 16000, 300.0, 3400.0, resample_to=8000) for w in waves]
+    if name == "reverb":
+        rngs = [np.random.default_rng([seed, 7_919, i]) for i in range(len(waves))]
+        return [reverberate(w, room_impulse(0.6, r, direct=0.5)) for w, r in zip(waves, rngs)]
+    if name == "mp3_16k":
+        return [codec_roundtrip(w, "mp3", 16000) for w in waves]
+    if name == "gain_-26db":
+        return [gain(w, -26.0) for w in waves]
+    raise DataError(f"unknown recording condition {name!r}; choose from {sorted(CONDITIONS)}")
+
+
+_CORPUS: dict[Any, dict[str, Any]] = {}
+
+
+def load_corpus(
+    data_root: Path,
+    actors: Sequence[int],
+    p: dict[str, Any],
+    n_variants: int,
+    seed: int,
+    augment: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """RAVDESS ``actors``: frame, raw and trimmed waves, labels, actors, statements and bank.
+
+    Kept for the last arguments seen, so the CV and the statement hold-out of one process
+    compute the bank once.
+    """
+    key = (
+        str(data_root),
+        tuple(actors),
+        repr(sorted(p.items())),
+        n_variants,
+        seed,
+        repr(sorted((augment or {}).items())),
+    )
+    if key not in _CORPUS:
+        _CORPUS.clear()
+        df = ravdess_frame(Path(data_root), actors)
+        sr = p["sample_rate"]
+        raw = [read_wave(Path(data_root) / a, sr) for a in df["audio"]]
+        trimmed = [trim_silence(w, sr, p["trim_top_db"]) for w in raw]
+        _CORPUS[key] = {
+            "frame": df,
+            "raw": raw,
+            "y": native_labels(df),
+            "actor": actor_of(df),
+            "statement": statement_of(df),
+            "bank": feature_bank(trimmed, p, n_variants, seed, augment),
+        }
+    return _CORPUS[key]

@@ -24,11 +24,12 @@ from torch import nn
 from ..data.datasets.ravdess import EMOTIONS
 from ..errors import UsageError
 from ..labels import CANONICAL, MAPPINGS
+from ..media.level import TARGET_DBFS, normalise_gain
 from ..models.artifact import ModelMeta
 from ..models.calibration import expected_calibration_error, softmax
 from ..models.voice_cnn import VoiceCNN, VoiceCNNConfig, VoiceModel, label_merge_matrix, pad_batch
 from ..utils.config import Config
-from .augment import VOICE_AUGMENT, crop_spec_augment
+from .augment import VOICE_AUGMENT, crop_spec_augment, mixup
 from .evaluation import nll, probability_metrics
 from .loop import FitResult, fit
 
@@ -63,6 +64,41 @@ class Recipe(Config):
     n_variants: int = 6
     crop_seconds: float = 3.0
     seed: int = 0
+    #: issue-16 additions, each off at its default (the recipe measured before them)
+    mixup: float = 0.0  # Beta(mixup, mixup) per batch; 0: off
+    pitch_semitones: float = 0.0  # log-mel pitch/formant warp of +-this, p=0.5; 0: off
+    reverb_p: float = 0.0  # synthetic room reverb per variant
+    band_p: float = 0.0  # band limit (telephone-like) per variant
+    codec_p: float = 0.0  # Opus / mu-law round trip per variant
+    gain_norm: bool = False  # loud frames to gain_dbfs before the log-mel, as inference does
+    gain_dbfs: float = TARGET_DBFS  # the level gain_norm brings speech to
+
+    @property
+    def input_dbfs(self) -> float | None:
+        """The level test waves are normalised to first (``None``: left as they are)."""
+        return self.gain_dbfs if self.gain_norm else None
+
+    def wave_augment(self) -> dict[str, Any]:
+        """What :func:`~emofuse.train.voice_data.feature_bank` needs (hashable values)."""
+        return {
+            "reverb_p": self.reverb_p,
+            "band_p": self.band_p,
+            "codec_p": self.codec_p,
+            "pitch_semitones": self.pitch_semitones,
+            "gain_norm": self.gain_norm,
+            "gain_dbfs": self.gain_dbfs,
+        }
+
+
+#: the issue-16 recipe: every addition on (ablations switch them off one by one)
+TRANSFER_RECIPE: dict[str, Any] = {
+    "mixup": 0.4,
+    "pitch_semitones": 2.0,
+    "reverb_p": 0.3,
+    "band_p": 0.2,
+    "codec_p": 0.2,
+    "gain_norm": True,
+}
 
 
 def merge_matrix() -> np.ndarray:
@@ -120,6 +156,7 @@ def training_meta(recipe: Recipe, weights: np.ndarray) -> dict[str, Any]:
         "loss": f"class-weighted cross-entropy, label_smoothing={recipe.label_smoothing}",
         "class_weights": [round(float(w), 4) for w in weights],
         "augmentation": VOICE_AUGMENT,
+        **{k: v for k, v in recipe.to_dict().items() if k in (*TRANSFER_RECIPE, "gain_dbfs")},
         "n_variants": recipe.n_variants,
         "crop_seconds": recipe.crop_seconds,
     }
@@ -173,11 +210,20 @@ def fit_network(
                 for i in idx
             ]
             x, lengths = pad_batch(specs, net.reduction)
-            yield x, lengths, torch.from_numpy(y[idx])
+            target = torch.from_numpy(y[idx])
+            if recipe.mixup > 0:
+                x, lengths, perm, lam = mixup(x, lengths, rng, recipe.mixup)
+                yield x, lengths, lam, target[perm], target
+            else:
+                yield x, lengths, target
 
     def loss(model: nn.Module, batch: tuple) -> torch.Tensor:
-        x, lengths, target = batch
-        return loss_fn(model(x, lengths), target)
+        if len(batch) == 3:
+            x, lengths, target = batch
+            return loss_fn(model(x, lengths), target)
+        x, lengths, lam, other, target = batch
+        out = model(x, lengths)
+        return lam * loss_fn(out, target) + (1 - lam) * loss_fn(out, other)
 
     result = fit(
         net,
@@ -200,9 +246,19 @@ def fit_network(
 
 
 def network_logits(
-    net: VoiceCNN, config: VoiceCNNConfig, prep: dict[str, Any], waves: list[np.ndarray]
+    net: VoiceCNN,
+    config: VoiceCNNConfig,
+    prep: dict[str, Any],
+    waves: list[np.ndarray],
+    gain_dbfs: float | None = None,
 ) -> np.ndarray:
-    """Network logits per wave (windows averaged), over the native labels."""
+    """Network logits per wave (windows averaged), over the native labels.
+
+    ``gain_dbfs``: each wave's loud frames are first brought to that level, as the
+    recognizer does (:attr:`Recipe.input_dbfs`).
+    """
+    if gain_dbfs is not None:
+        waves = [normalise_gain(w, gain_dbfs) for w in waves]
     model = VoiceModel(net, voice_meta(config, prep))
     model.module.eval()
     return np.stack([lg.mean(axis=0) for lg in model.chunk_logits(waves)])
