@@ -1,8 +1,7 @@
 """Level normalisation of 16 kHz speech: a wave's loud frames brought to a fixed level.
 
-A copy of ``normalise_gain`` and its helpers from branch ``speed`` (``media/vad.py``), kept
-here without the Silero VAD so the voice recipe trains with the normalisation inference
-applies (dedupe at merge: ``media/vad.py`` can import these).
+Inference applies it before the voice model (:mod:`.vad` re-exports it next to the voice
+activity detector) and the voice recipe trains with it, so both see the same levels.
 
 >>> import numpy as np
 >>> round(loud_level(0.1 * np.ones(16000, np.float32)), 1)
@@ -14,7 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 FRAME = 512  # 32 ms at 16 kHz
-#: target level (dBFS) of the loud frames: the median of the RAVDESS training speech
+#: target level (dBFS) of the loud frames: the median of the RAVDESS speech the voice model
+#: was trained on (-35.7 dBFS, ``bench/voice_activity.py``), so a typical recording is left
+#: almost as it is and a quiet or loud one is brought to it
 TARGET_DBFS = -36.0
 MAX_GAIN_DB = 60.0
 

@@ -22,6 +22,28 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from .level import MAX_GAIN_DB, TARGET_DBFS, frame_levels, loud_level, normalise_gain, peak_dbfs
+
+__all__ = [  # the level functions of .level are re-exported: VAD and gain go together
+    "BLOCK",
+    "CONTEXT",
+    "FLOOR_DBFS",
+    "FRAME",
+    "FRAME_SECONDS",
+    "MAX_GAIN_DB",
+    "MIN_SPEECH",
+    "MODEL_FILE",
+    "SAMPLE_RATE",
+    "TARGET_DBFS",
+    "THRESHOLD",
+    "frame_levels",
+    "has_speech",
+    "loud_level",
+    "normalise_gain",
+    "peak_dbfs",
+    "session",
+    "speech_probs",
+]
 
 SAMPLE_RATE = 16000
 FRAME = 512  # Silero's 32 ms frame at 16 kHz
@@ -33,11 +55,6 @@ THRESHOLD = 0.5
 MIN_SPEECH = 0.25
 #: below this peak level (dBFS) a wave is digital silence and not looked at further
 FLOOR_DBFS = -90.0
-#: :func:`normalise_gain` target for the loud-frame level (dBFS): the median of the RAVDESS
-#: speech the voice model was trained on (-35.7 dBFS, ``bench/voice_activity.py``), so a
-#: typical recording is left almost as it is and a quiet or loud one is brought to it
-TARGET_DBFS = -36.0
-MAX_GAIN_DB = 60.0
 MODEL_FILE = "silero_vad_16k_sequence.onnx"
 
 _lock = threading.Lock()
@@ -63,42 +80,6 @@ def session():
 
             _session = make_session(_model_path(), threads=1)
         return _session
-
-
-def frame_levels(wave: np.ndarray, frame: int = FRAME) -> np.ndarray:
-    """RMS level (dBFS) of each full ``frame``-sample frame (at least one frame)."""
-    x = np.asarray(wave, dtype=np.float32)
-    n = max(1, x.size // frame)
-    x = np.pad(x, (0, max(0, n * frame - x.size)))[: n * frame].reshape(n, frame)
-    rms = np.sqrt(np.mean(np.square(x, dtype=np.float64), axis=1))
-    return 20.0 * np.log10(np.maximum(rms, 1e-6))
-
-
-def loud_level(wave: np.ndarray) -> float:
-    """The level (dBFS) of a wave's loud frames: the 90th percentile of its frame levels."""
-    return float(np.percentile(frame_levels(wave), 90))
-
-
-def peak_dbfs(wave: np.ndarray) -> float:
-    peak = float(np.max(np.abs(wave))) if np.size(wave) else 0.0
-    return 20.0 * np.log10(peak) if peak > 0 else -np.inf
-
-
-def normalise_gain(
-    wave: np.ndarray, target_dbfs: float = TARGET_DBFS, max_gain_db: float = MAX_GAIN_DB
-) -> np.ndarray:
-    """``wave`` scaled so its loud frames sit at ``target_dbfs`` (never clipping, gain capped).
-
-    >>> w = np.full(16000, 0.001, np.float32)                       # -60 dBFS
-    >>> round(loud_level(normalise_gain(w)), 1)
-    -36.0
-    """
-    x = np.asarray(wave, dtype=np.float32)
-    peak = peak_dbfs(x)
-    if not np.isfinite(peak):
-        return x
-    gain_db = min(target_dbfs - loud_level(x), max_gain_db, -peak)
-    return (x * np.float32(10.0 ** (gain_db / 20.0))).astype(np.float32)
 
 
 def _frames(wave: np.ndarray) -> np.ndarray:
