@@ -49,8 +49,10 @@ def merged(dirs: list[Path], name: str) -> dict[str, Any] | None:
 
 
 def _ms(values: list[float]) -> str:
-    sd = np.std(values, ddof=1) if len(values) > 1 else float("nan")
-    return f"{100 * np.mean(values):.1f} ± {100 * sd:.1f}"
+    """Mean ± sample std in percent (the value alone for one fold)."""
+    if len(values) == 1:
+        return f"{100 * values[0]:.1f}"
+    return f"{100 * np.mean(values):.1f} ± {100 * np.std(values, ddof=1):.1f}"
 
 
 def summarise(label: str, dirs: list[Path]) -> dict[str, Any]:
@@ -132,8 +134,7 @@ def render(rows: list[dict[str, Any]]) -> str:
             gap = [a - b for a, b in zip(s["same"], s["other"], strict=True)]
             out.append(
                 f"| {r['label']} | {','.join(r['statement_folds'])} | {title} | {_ms(s['same'])} "
-                f"| {_ms(s['other'])} | {100 * np.mean(gap):+.1f} ± "
-                f"{100 * (np.std(gap, ddof=1) if len(gap) > 1 else float('nan')):.1f} pt |"
+                f"| {_ms(s['other'])} | {_ms(gap)} pt |"
             )
     return "\n".join(out) + "\n"
 
