@@ -62,8 +62,8 @@ def predict_grouped(rec: Recognizer, items: list[dict[str, Any]]) -> Batched:
     for i in set(groups["text"]) - set(texts):
         done[i]["text"] = DataError("empty text")
     if texts:
-        preds = rec.predict_text([items[i]["inputs"]["text"] for i in texts])
-        done.update({i: {**done[i], "text": p} for i, p in zip(texts, preds)})
+        for i, p in zip(texts, rec.predict_text([items[i]["inputs"]["text"] for i in texts])):
+            done[i]["text"] = p
     for modality, call in (("face", rec.predict_face), ("voice", rec.predict_voice)):
         rows = groups[modality]
         if rows:
@@ -174,7 +174,7 @@ class PredictWorker:
     def __call__(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         try:
             batched = predict_grouped(self.rec, items)
-        except EmofuseError:  # e.g. a text the batch refuses: each row on its own
+        except Exception:  # one input fails the whole batch: each row on its own (own errors)
             batched = {}
         return [output_row(self.rec, item, batched.get(i)) for i, item in enumerate(items)]
 
