@@ -270,6 +270,32 @@ def truncate(path: str | Path, keep: float, dest: str | Path) -> Path:
     return Path(dest)
 
 
+def write_word_bert(
+    folder: str | Path, words: list[str], layers: int = 1, positions: int = 32, seed: int = 0
+) -> Path:
+    """A random 16-wide BERT whose word-piece vocabulary is ``words`` (special tokens
+    first), saved like a Hugging Face model folder."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.txt").write_text("\n".join(words) + "\n")
+    tok = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"))
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=len(words),
+        hidden_size=16,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=positions,
+    )
+    BertModel(config).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
 def write_tiny_bert(folder: str | Path, seed: int = 0) -> Path:
     """A random 16-wide, 2-block BERT with a character-level word-piece tokenizer, saved
     like a Hugging Face model folder (``config.json``, ``model.safetensors``, tokenizer)."""

@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from tests.fixtures import write_word_bert
+
 try:
     import torch
     import transformers
@@ -49,20 +51,7 @@ def _bert_tokenizer(folder):
 @pytest.fixture(scope="session")
 def bert_dir(tmp_path_factory):
     require_hf()
-    folder = tmp_path_factory.mktemp("bert")
-    tok = _bert_tokenizer(folder / "vocab")
-    torch.manual_seed(0)
-    cfg = transformers.BertConfig(
-        vocab_size=len(WORDS),
-        hidden_size=16,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=64,
-    )
-    transformers.BertModel(cfg).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return folder
+    return write_word_bert(tmp_path_factory.mktemp("bert"), WORDS, layers=2, positions=64)
 
 
 @pytest.fixture(scope="session")

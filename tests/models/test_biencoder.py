@@ -11,6 +11,7 @@ from emofuse.labels import CANONICAL
 from emofuse.models.artifact import ModelMeta, load_model, save_model
 from emofuse.models.biencoder import BiEncoder, BiEncoderConfig
 from emofuse.models.registry import ARCHITECTURES
+from tests.fixtures import write_word_bert
 
 transformers = pytest.importorskip("transformers", reason="extra 'hf' not installed")
 
@@ -19,21 +20,7 @@ WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "i", "am", "so", "happy",
 
 @pytest.fixture(scope="module")
 def bert_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("bert")
-    (folder / "vocab.txt").write_text("\n".join(WORDS) + "\n")
-    tok = transformers.BertTokenizerFast(vocab_file=str(folder / "vocab.txt"))
-    torch.manual_seed(0)
-    cfg = transformers.BertConfig(
-        vocab_size=len(WORDS),
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=32,
-    )
-    transformers.BertModel(cfg).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return folder
+    return write_word_bert(tmp_path_factory.mktemp("bert"), WORDS)
 
 
 def _config(bert_dir, tiny_models, freeze: bool = True) -> BiEncoderConfig:

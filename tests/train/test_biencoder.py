@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from emofuse.fusion.base import FUSIONS
 from emofuse.train.biencoder import BiEncoderFusion, TowerData
 from emofuse.train.items import Items
+from tests.fixtures import write_word_bert
 
 transformers = pytest.importorskip("transformers", reason="extra 'hf' not installed")
 
@@ -17,20 +17,7 @@ WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "i", "am", "so", "happy",
 
 @pytest.fixture(scope="module")
 def towers(tmp_path_factory, tiny_models):
-    folder = tmp_path_factory.mktemp("bert")
-    (folder / "vocab.txt").write_text("\n".join(WORDS) + "\n")
-    tok = transformers.BertTokenizerFast(vocab_file=str(folder / "vocab.txt"))
-    torch.manual_seed(0)
-    cfg = transformers.BertConfig(
-        vocab_size=len(WORDS),
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=32,
-    )
-    transformers.BertModel(cfg).save_pretrained(folder)
-    tok.save_pretrained(folder)
+    folder = write_word_bert(tmp_path_factory.mktemp("bert"), WORDS)
     return [
         {"kind": "hf_text", "config": {"model": str(folder)}},
         {"kind": "face_cnn", "model_dir": str(tiny_models / "face")},
