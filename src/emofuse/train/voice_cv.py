@@ -204,6 +204,21 @@ def _protocol(
     }
 
 
+def resume_folds(
+    out_json: Path, protocol: dict[str, Any], folds: int, only_folds: Iterable[int] | None
+) -> tuple[dict[str, Any], list[int]]:
+    """The results already in ``out_json`` (refused when written for another protocol) and
+    the 1-based folds still to run."""
+    result: dict[str, Any] = {"protocol": protocol, "folds": {}, "summary": {}}
+    if out_json.is_file():
+        old = json.loads(out_json.read_text())
+        if old.get("protocol") != json.loads(json.dumps(protocol)):
+            raise UsageError(f"{out_json} holds results of another protocol; use a new path")
+        result["folds"] = old.get("folds", {})
+    wanted = sorted(only_folds) if only_folds is not None else range(1, folds + 1)
+    return result, [k for k in wanted if str(k) not in result["folds"]]
+
+
 def cross_validate_voice(
     data_root: Path,
     out_json: Path,
@@ -237,14 +252,7 @@ def cross_validate_voice(
     groups = actor_folds(actors, folds)
     protocol = _protocol(groups, snrs, config, recipe, prep, conditions)
     out_json = Path(out_json)
-    result: dict[str, Any] = {"protocol": protocol, "folds": {}, "summary": {}}
-    if out_json.is_file():
-        old = json.loads(out_json.read_text())
-        if old.get("protocol") != json.loads(json.dumps(protocol)):
-            raise UsageError(f"{out_json} holds results of another protocol; use a new path")
-        result["folds"] = old.get("folds", {})
-    wanted = sorted(only_folds) if only_folds is not None else range(1, folds + 1)
-    todo = [k for k in wanted if str(k) not in result["folds"]]
+    result, todo = resume_folds(out_json, protocol, folds, only_folds)
     if not todo:
         if result["folds"]:  # refresh the summary (cheap) and return
             result["summary"] = summarise_cv(result["folds"], protocol)

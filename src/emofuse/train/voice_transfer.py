@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import DataError, UsageError
 from ..utils.io import write_atomic
 from .evaluation import mean_std
-from .voice_cv import _fold_scores, actor_folds
+from .voice_cv import _fold_scores, actor_folds, resume_folds
 from .voice_data import load_corpus
 from .voice_recipe import (
     CV_ACTORS,
@@ -122,14 +122,7 @@ def statement_holdout_voice(
         "recipe": recipe.to_dict(),
     }
     out_json = Path(out_json)
-    result: dict[str, Any] = {"protocol": protocol, "folds": {}, "summary": {}}
-    if out_json.is_file():
-        old = json.loads(out_json.read_text())
-        if old.get("protocol") != json.loads(json.dumps(protocol)):
-            raise UsageError(f"{out_json} holds results of another protocol; use a new path")
-        result["folds"] = old.get("folds", {})
-    wanted = sorted(only_folds) if only_folds is not None else range(1, folds + 1)
-    todo = [k for k in wanted if str(k) not in result["folds"]]
+    result, todo = resume_folds(out_json, protocol, folds, only_folds)
     if not todo:
         return result
     c = load_corpus(
