@@ -20,7 +20,7 @@ import numpy as np
 from ..data.manifest import Manifest
 from ..encoders.base import build_encoder, get_entry
 from ..errors import DataError, EmofuseError
-from ..features import FeatureStore, extract
+from ..features import FeatureStore, extract, load_sequences
 from ..features.extract import row_key
 from ..features.inputs import InputOptions, item_ref, load_input
 from ..features.keys import encoder_prefix
@@ -46,19 +46,57 @@ def encode_manifest(
     Rows are read by their content keys (not the store's last-extract order), so runs that
     share a store at the same time cannot read each other's rows.
     """
-    path = Path(cache) / f"{encoder.name}-{encoder.fingerprint()[:16]}"
+    path = store_path(cache, encoder)
     summary = extract(
         manifest, encoder, path, batch_size=batch_size, workers=workers, progress=progress
     )
     store, keys = FeatureStore(path), _keys(manifest, encoder)
     rows = [i for i, k in enumerate(keys) if k is not None and store.has(k)]
     if not rows:
-        first = next(iter(summary.errors.items()), ("?", "no items"))
-        raise DataError(f"{encoder.name}: no item could be encoded (e.g. {first[0]}: {first[1]})")
+        raise _nothing_encoded(encoder, summary)
     x = store.get([keys[i] for i in rows])
     out = np.full((len(manifest), x.shape[1]), np.nan, dtype=np.float32)
     out[rows] = x
     return out
+
+
+def encode_sequences(
+    manifest: Manifest,
+    encoder: Any,
+    cache: str | Path,
+    workers: int = 0,
+    batch_size: int = 32,
+    progress: bool = False,
+) -> np.ndarray:
+    """One ``(T_i, d)`` array (``None`` when it failed) per manifest row, through the store."""
+    path = store_path(cache, encoder, "-seq")
+    summary = extract(
+        manifest,
+        encoder,
+        path,
+        batch_size=batch_size,
+        workers=workers,
+        progress=progress,
+        kind="sequence",
+    )
+    ids, seqs = load_sequences(path)
+    if not ids:
+        raise _nothing_encoded(encoder, summary)
+    position = {item: i for i, item in enumerate(manifest.frame["id"].astype(str))}
+    out = np.empty(len(manifest), dtype=object)
+    for item, seq in zip(ids, seqs):
+        out[position[item]] = seq
+    return out
+
+
+def store_path(cache: str | Path, encoder: Any, suffix: str = "") -> Path:
+    """The encoder's folder in the feature store (``-seq``: its sequences)."""
+    return Path(cache) / f"{encoder.name}-{encoder.fingerprint()[:16]}{suffix}"
+
+
+def _nothing_encoded(encoder: Any, summary: Any) -> DataError:
+    first = next(iter(summary.errors.items()), ("?", "no items"))
+    return DataError(f"{encoder.name}: no item could be encoded (e.g. {first[0]}: {first[1]})")
 
 
 def _keys(manifest: Manifest, encoder: Any) -> list[str | None]:

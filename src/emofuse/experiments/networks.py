@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError
 from ..utils.io import write_json
 
 NET_HEAD = "net"
@@ -60,7 +59,7 @@ def network_inputs(manifest: Any, recipe: Any, progress: bool = False) -> dict[s
         out[ITEMS] = _objects(manifest_items(manifest))
     if "sequences" in kinds:
         from ..encoders.base import build_encoder, has_sequence
-        from .features import needs_fit
+        from .features import encode_sequences, needs_fit
 
         for name, spec in recipe.feature_configs().items():
             encoder = None if needs_fit(spec) else build_encoder(spec.name, spec.config)
@@ -90,38 +89,6 @@ def present(v: np.ndarray) -> np.ndarray:
     if v.dtype == object:
         return np.array([e is not None for e in v], dtype=bool)
     return ~np.isnan(v).all(axis=1)
-
-
-def encode_sequences(
-    manifest: Any,
-    encoder: Any,
-    cache: str | Path,
-    workers: int = 0,
-    batch_size: int = 32,
-    progress: bool = False,
-) -> np.ndarray:
-    """One ``(T_i, d)`` array (``None`` when it failed) per manifest row, through the store."""
-    from ..features import extract, load_sequences
-
-    store = Path(cache) / f"{encoder.name}-{encoder.fingerprint()[:16]}-seq"
-    summary = extract(
-        manifest,
-        encoder,
-        store,
-        batch_size=batch_size,
-        workers=workers,
-        progress=progress,
-        kind="sequence",
-    )
-    ids, seqs = load_sequences(store)
-    if not ids:
-        first = next(iter(summary.errors.items()), ("?", "no items"))
-        raise DataError(f"{encoder.name}: no item could be encoded (e.g. {first[0]}: {first[1]})")
-    position = {item: i for i, item in enumerate(manifest.frame["id"].astype(str))}
-    out = np.empty(len(manifest), dtype=object)
-    for item, seq in zip(ids, seqs):
-        out[position[item]] = seq
-    return out
 
 
 def build_network(method: str, recipe: Any, seed: int) -> Any:
