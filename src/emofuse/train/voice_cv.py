@@ -204,6 +204,16 @@ def _protocol(
     }
 
 
+def recipe_corpus(
+    data_root: str | Path, groups: list[list[int]], prep: dict[str, Any], recipe: Recipe
+) -> dict[str, Any]:
+    """The folds' actors' clips, features and augmented variants as ``recipe`` makes them."""
+    actors = [a for g in groups for a in g]
+    return load_corpus(
+        Path(data_root), actors, prep, recipe.n_variants, recipe.seed, recipe.wave_augment()
+    )
+
+
 def resume_folds(
     out_json: Path, protocol: dict[str, Any], folds: int, only_folds: Iterable[int] | None
 ) -> tuple[dict[str, Any], list[int]]:
@@ -258,14 +268,7 @@ def cross_validate_voice(
             result["summary"] = summarise_cv(result["folds"], protocol)
             write_atomic(out_json, json.dumps(result, indent=1).encode())
         return result
-    corpus = load_corpus(
-        Path(data_root),
-        [a for g in groups for a in g],
-        prep,
-        recipe.n_variants,
-        recipe.seed,
-        recipe.wave_augment(),
-    )
+    corpus = recipe_corpus(data_root, groups, prep, recipe)
     raw, y_all, actor, bank = corpus["raw"], corpus["y"], corpus["actor"], corpus["bank"]
     with training_progress(progress, "clips") as bar:
         for k in todo:

@@ -26,8 +26,7 @@ import numpy as np
 from ..errors import DataError, UsageError
 from ..utils.io import write_atomic
 from .evaluation import mean_std
-from .voice_cv import _fold_scores, actor_folds, resume_folds
-from .voice_data import load_corpus
+from .voice_cv import _fold_scores, actor_folds, recipe_corpus, resume_folds
 from .voice_recipe import (
     CV_ACTORS,
     Recipe,
@@ -125,14 +124,7 @@ def statement_holdout_voice(
     result, todo = resume_folds(out_json, protocol, folds, only_folds)
     if not todo:
         return result
-    c = load_corpus(
-        Path(data_root),
-        [a for g in groups for a in g],
-        prep,
-        recipe.n_variants,
-        recipe.seed,
-        recipe.wave_augment(),
-    )
+    c = recipe_corpus(data_root, groups, prep, recipe)
     for k in todo:
         t0 = time.time()
         split = statement_split(c["actor"], c["statement"], groups[k - 1], train_statement)
