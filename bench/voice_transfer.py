@@ -36,6 +36,7 @@ def main() -> None:
     parser.add_argument("--no-statement", action="store_true")
     parser.add_argument("--name", default=None, help="run name (default: recipe[-without])")
     parser.add_argument("--gain-dbfs", type=float, default=None, help="gain_norm to this level")
+    parser.add_argument("--seed", type=int, default=None, help="recipe seed (default: 0)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(1)
@@ -46,9 +47,13 @@ def main() -> None:
         fields["epochs"] = args.epochs
     if args.gain_dbfs is not None:
         fields.update(gain_norm=True, gain_dbfs=args.gain_dbfs)
+    if args.seed is not None:
+        fields["seed"] = args.seed
     recipe = Recipe(**fields)
     gain = f"gain{args.gain_dbfs:g}" if args.gain_dbfs is not None else ""
-    name = args.name or "-".join(filter(None, [args.recipe, args.without.replace(",", "-"), gain]))
+    seed = f"seed{args.seed}" if args.seed is not None else ""
+    parts = [args.recipe, args.without.replace(",", "-"), gain, seed]
+    name = args.name or "-".join(filter(None, parts))
     out = args.out / name
     out.mkdir(parents=True, exist_ok=True)
     folds = [int(f) for f in args.folds.split(",")]

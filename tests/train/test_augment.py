@@ -7,10 +7,13 @@ import torch
 
 from emofuse.media.audio_features import log_mel
 from emofuse.train.augment import (
+    FACE_AUGMENT,
+    ROBUST_FACE_AUGMENT,
     augment_faces,
     augment_wave,
     coloured_noise,
     crop_spec_augment,
+    degrade_faces,
     mixup,
     pitch_factor,
     warped_log_mel,
@@ -83,3 +86,33 @@ def test_mixup_mixes_pairs_and_keeps_the_longer_length():
     expect = lam * torch.arange(4.0) + (1 - lam) * perm.float()
     torch.testing.assert_close(mixed[:, 0, 0, 0], expect)
     assert torch.equal(lens, torch.maximum(lengths, lengths[perm]))
+
+
+def _checkerboard(n: int = 64) -> torch.Tensor:
+    i = torch.arange(48)
+    board = ((i.view(-1, 1) + i.view(1, -1)) % 2).float()
+    return board.expand(n, 1, 48, 48).clone()
+
+
+def test_face_degradations_each_hit_a_subset_and_do_what_they_say():
+    x = _checkerboard()
+    only = {"lowres_p": 0.5}
+    low = degrade_faces(x, torch.Generator().manual_seed(0), only)
+    changed = (low - x).abs().flatten(1).amax(1) > 0
+    assert 0 < int(changed.sum()) < len(x)  # a random subset, not all or none
+    assert float(low[changed].std()) < 0.2 < float(x.std())  # the pattern is averaged away
+    blur = degrade_faces(x, torch.Generator().manual_seed(0), {"blur_p": 1.0})
+    assert float(blur.std()) < float(x.std())
+    dim = degrade_faces(x, torch.Generator().manual_seed(0), {"dim_p": 1.0})
+    assert float(dim.mean()) < 0.5 * float(x.mean()) + 0.05 and dim.min() >= 0
+
+
+def test_face_degradations_off_draw_nothing():
+    x = torch.rand(8, 1, 48, 48)
+    g = torch.Generator().manual_seed(3)
+    assert torch.equal(degrade_faces(x, g, FACE_AUGMENT), x)
+    assert torch.equal(
+        torch.rand(1, generator=g), torch.rand(1, generator=torch.Generator().manual_seed(3))
+    )
+    robust = augment_faces(x, torch.Generator().manual_seed(0), ROBUST_FACE_AUGMENT)
+    assert robust.shape == x.shape and float(robust.min()) >= 0 and float(robust.max()) <= 1

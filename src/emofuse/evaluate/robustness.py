@@ -45,11 +45,41 @@ def _rotate(crops: np.ndarray, degrees: float) -> np.ndarray:
     )
 
 
+def _low_light(crops: np.ndarray, gain: float, noise: float) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    dim = crops.astype(np.float32) * gain + rng.normal(0.0, noise, crops.shape)
+    return np.clip(np.rint(dim), 0, 255).astype(np.uint8)
+
+
+def _small(crops: np.ndarray, side: int) -> np.ndarray:
+    """As if the face were ``side`` pixels tall in the frame: area down, bilinear back up."""
+    import cv2
+
+    h, w = crops.shape[1:]
+    return np.stack(
+        [
+            cv2.resize(
+                cv2.resize(c, (side, side), interpolation=cv2.INTER_AREA),
+                (w, h),
+                interpolation=cv2.INTER_LINEAR,
+            )
+            for c in crops
+        ]
+    )
+
+
 #: name -> (description, function of uint8 crops)
 FACE_PERTURBATIONS: dict[str, tuple[str, Callable[[np.ndarray], np.ndarray]]] = {
     "blur": ("Gaussian blur, sigma 1 px", lambda c: _blur(c, 1.0)),
+    "blur2": ("Gaussian blur, sigma 2 px", lambda c: _blur(c, 2.0)),
     "brighter": ("brightness +30 (of 255)", lambda c: _shift_brightness(c, 30)),
     "darker": ("brightness -30 (of 255)", lambda c: _shift_brightness(c, -30)),
+    "low_light": (
+        "low light: intensities x0.3 + sensor noise sigma 4 (of 255)",
+        lambda c: _low_light(c, 0.3, 4.0),
+    ),
+    "small24": ("small face: 24 px tall, scaled up", lambda c: _small(c, 24)),
+    "small16": ("small face: 16 px tall, scaled up", lambda c: _small(c, 16)),
     "rotate+10": ("rotation +10 degrees", lambda c: _rotate(c, 10.0)),
     "rotate-10": ("rotation -10 degrees", lambda c: _rotate(c, -10.0)),
 }

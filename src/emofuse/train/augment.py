@@ -35,6 +35,14 @@ FACE_AUGMENT: dict[str, Any] = {
     "erase_p": 0.25,
 }
 
+#: the face recipe since issue 16: :data:`FACE_AUGMENT` plus capture degradations
+ROBUST_FACE_AUGMENT: dict[str, Any] = {
+    **FACE_AUGMENT,
+    "lowres_p": 0.2,  # down to 30-70% of the side (area), back up (bilinear): small faces
+    "blur_p": 0.15,  # Gaussian blur, sigma 0.5-1.5 px
+    "dim_p": 0.15,  # intensities x0.3-0.7 plus sensor noise (sigma <= 0.03): low light
+}
+
 VOICE_AUGMENT = (
     "precomputed per clip: variant 0 clean, others speed 0.88-1.12 (p=0.7), gain -10..+6 dB, "
     "white/pink/brown noise at 5-30 dB SNR (p=0.7); per batch: random variant, random crop "
@@ -80,6 +88,52 @@ def augment_faces(
         box = ((rows - cy).abs() * 2 < side) & ((cols - cx).abs() * 2 < side)
         box &= (torch.rand(b, generator=g) < a["erase_p"]).view(b, 1, 1)
         x = x.masked_fill(box.unsqueeze(1), 0.5)
+    return degrade_faces(x, g, a)
+
+
+def _gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    radius = max(1, math.ceil(2.5 * sigma))
+    t = torch.arange(-radius, radius + 1, dtype=x.dtype)
+    k = torch.exp(-0.5 * (t / sigma) ** 2)
+    k = k / k.sum()
+    x = F.pad(x, (radius, radius, radius, radius), mode="reflect")
+    x = F.conv2d(x, k.view(1, 1, 1, -1))
+    return F.conv2d(x, k.view(1, 1, -1, 1))
+
+
+def degrade_faces(
+    x: torch.Tensor, g: torch.Generator, a: dict[str, Any] = FACE_AUGMENT
+) -> torch.Tensor:
+    """Capture degradations of ``(B, 1, H, W)`` crops in ``[0, 1]``, each on a random subset.
+
+    ``lowres_p``: down-scaled (a side of 30-70%) and back up, as a small face is; ``blur_p``:
+    Gaussian blur (sigma 0.5-1.5 px); ``dim_p``: low light (intensities x0.3-0.7 plus
+    sensor noise). Keys absent or 0 are skipped, drawing nothing from ``g``.
+    """
+    b, h = x.shape[0], x.shape[-2]
+
+    def chosen(key: str) -> torch.Tensor | None:
+        p = a.get(key, 0.0)
+        if p <= 0:
+            return None
+        mask = torch.rand(b, generator=g) < p
+        return mask if bool(mask.any()) else None
+
+    if (m := chosen("lowres_p")) is not None:
+        side = max(4, round(h * float(torch.empty(1).uniform_(0.3, 0.7, generator=g))))
+        small = F.interpolate(x[m], size=(side, side), mode="area")
+        x = x.clone()
+        x[m] = F.interpolate(small, size=x.shape[-2:], mode="bilinear", align_corners=False)
+    if (m := chosen("blur_p")) is not None:
+        x = x.clone()
+        x[m] = _gaussian_blur(x[m], float(torch.empty(1).uniform_(0.5, 1.5, generator=g)))
+    if (m := chosen("dim_p")) is not None:
+        n = int(m.sum())
+        scale = torch.empty(n, 1, 1, 1).uniform_(0.3, 0.7, generator=g)
+        sigma = torch.empty(n, 1, 1, 1).uniform_(0.0, 0.03, generator=g)
+        noise = torch.randn(x[m].shape, generator=g) * sigma
+        x = x.clone()
+        x[m] = (x[m] * scale + noise).clamp(0.0, 1.0)
     return x
 
 

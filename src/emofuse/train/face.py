@@ -76,6 +76,8 @@ def train_face(
     lr: float = 2e-3,
     weight_decay: float = 0.05,
     label_smoothing: float = 0.1,
+    bf16: bool = False,
+    augment: dict[str, Any] | None = None,
     tta_flip: bool = True,
     holdout: float = 0.1,
     config: dict[str, Any] | None = None,
@@ -90,7 +92,10 @@ def train_face(
     ``holdout`` is the stratified fraction of ``train`` kept out of training to pick the
     epoch and fit the temperature; ``validation`` is scored once, at the end.
 
-    ``config`` overrides :class:`FaceCNNConfig` fields; ``limit`` keeps that many images
+    ``bf16`` runs the training forward pass under bfloat16 autocast (about 1.8x faster on a
+    CPU with AVX-512 BF16; weights, selection and scoring stay float32). ``config``
+    overrides :class:`FaceCNNConfig` fields; ``augment`` the augmentation settings
+    (default :data:`~emofuse.train.augment.FACE_AUGMENT`); ``limit`` keeps that many images
     per split (smoke tests). With ``time_budget`` (seconds) the learning-rate schedule
     follows wall time as well as steps and training stops when the budget is spent
     (then runs are no longer bit-for-bit reproducible). ``threads=None`` re-picks 1 or
@@ -104,6 +109,7 @@ def train_face(
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     cfg = FaceCNNConfig(**(config or {}))
+    augment = dict(FACE_AUGMENT if augment is None else augment)
     with torch_threads(threads):
         x_all, y_all = load_split(data_root, "train", limit=limit, seed=seed)
         fit_idx, held_idx = stratified_holdout(y_all, holdout, seed)
@@ -116,9 +122,10 @@ def train_face(
             "lr": lr,
             "weight_decay": weight_decay,
             "label_smoothing": label_smoothing,
+            "precision": "bf16 autocast" if bf16 else "fp32",
             "optimizer": "AdamW",
             "schedule": "linear warm-up 15% + cosine",
-            "augmentation": FACE_AUGMENT,
+            "augmentation": augment,
             "seed": seed,
             "holdout": holdout,
             "time_budget_s": time_budget,
@@ -163,13 +170,15 @@ def train_face(
             order = torch.randperm(len(labels), generator=g)
             for s in range(0, len(labels), batch_size):
                 idx = order[s : s + batch_size]
-                x = augment_faces(images[idx].unsqueeze(1).float() / 255, g)
+                x = augment_faces(images[idx].unsqueeze(1).float() / 255, g, augment)
                 x = ((x - mean) / std).contiguous(memory_format=torch.channels_last)
                 yield x, labels[idx]
 
         def loss(model: torch.nn.Module, batch: tuple) -> torch.Tensor:
             x, y = batch
-            return F.cross_entropy(model(x), y, label_smoothing=label_smoothing)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                logits = model(x)
+            return F.cross_entropy(logits.float(), y, label_smoothing=label_smoothing)
 
         def holdout_accuracy(model: torch.nn.Module, epoch: int) -> dict[str, float]:
             acc = float((evaluator.logits(x_sel).argmax(1) == y_sel).mean())
