@@ -394,6 +394,16 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+def write_reports(out: Path, results: dict[str, Any]) -> str:
+    """``accuracy.md`` and ``accuracy_summary.md`` (its first table: the README's block)."""
+    from emofuse.utils.io import write_atomic
+
+    report = render(results)
+    write_atomic(out / "accuracy.md", report.encode())
+    write_atomic(out / "accuracy_summary.md", report.split("\n## ", 1)[0].rstrip().encode() + b"\n")
+    return report
+
+
 def main() -> None:
     import platform
 
@@ -417,8 +427,7 @@ def main() -> None:
     from emofuse.utils.io import write_atomic
 
     if args.render_only:
-        results = json.loads((args.out / "accuracy.json").read_text())
-        write_atomic(args.out / "accuracy.md", render(results).encode())
+        write_reports(args.out, json.loads((args.out / "accuracy.json").read_text()))
         return
     only = [m.strip() for m in args.only.split(",") if m.strip()]
     if set(only) - set(MODELS):
@@ -449,8 +458,7 @@ def main() -> None:
         )
     results["fusion"] = json.loads((args.weights / "fusion.json").read_text())
     write_atomic(args.out / "accuracy.json", json.dumps(results, indent=2, default=float).encode())
-    write_atomic(args.out / "accuracy.md", render(results).encode())
-    print(render(results))
+    print(write_reports(args.out, results))
 
 
 if __name__ == "__main__":
