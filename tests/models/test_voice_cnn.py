@@ -20,6 +20,7 @@ from emofuse.models.voice_cnn import (
     VoiceCNNConfig,
     VoiceModel,
     chunk_wave,
+    join_networks,
     pad_batch,
 )
 
@@ -57,6 +58,43 @@ def tiny_model() -> VoiceModel:
         temperature=1.7,
     )
     return VoiceModel(net, meta)
+
+
+def test_joined_networks_average_their_probabilities_and_keep_padding_masked(tmp_path):
+    torch.manual_seed(1)
+    a, b = VoiceCNN(TINY).eval(), VoiceCNN(TINY).eval()
+    joined = join_networks([a, b])
+    x, lengths = pad_batch([torch.randn(16, 40), torch.randn(16, 25)])
+    with torch.no_grad():
+        mean = (a(x, lengths).softmax(-1) + b(x, lengths).softmax(-1)) / 2
+        out = joined(x, lengths)
+        alone = joined(x[1:, :, :, :25], lengths[1:])
+    assert torch.allclose(out.exp(), mean, atol=1e-6)
+    assert torch.allclose(out[1], alone[0], atol=1e-5)
+    meta = ModelMeta(
+        name="tiny-ensemble",
+        modality="voice",
+        architecture="voice_cnn",
+        config=asdict(joined.config),
+        labels=list(CANONICAL),
+        preprocessing=dict(PREP),
+    )
+    save_model(joined, meta, tmp_path / "ens")
+    loaded = VoiceModel.load(tmp_path / "ens", backend="torch")
+    assert loaded.module.config.members == 2
+    wave = _wave(1.0)
+    one = VoiceModel(a, ModelMeta(**{**asdict(meta), "config": asdict(TINY)}))
+    other = VoiceModel(b, ModelMeta(**{**asdict(meta), "config": asdict(TINY)}))
+    expected = (one.predict_proba([wave]) + other.predict_proba([wave])) / 2
+    assert np.allclose(loaded.predict_proba([wave]), expected, atol=1e-5)
+
+
+def test_only_single_networks_of_one_shape_join():
+    other = VoiceCNNConfig(n_mels=16, channels=[4, 8], embed=12, attention=4)
+    with pytest.raises(DataError, match="same config"):
+        join_networks([VoiceCNN(TINY), VoiceCNN(other)])
+    with pytest.raises(DataError, match="two or more"):
+        join_networks([VoiceCNN(TINY)])
 
 
 def test_registered_and_tiny_forward():

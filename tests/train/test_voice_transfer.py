@@ -105,13 +105,13 @@ def test_fold_scoring_covers_every_condition():
     import torch
 
     from emofuse.models.voice_cnn import VoiceCNN
-    from emofuse.train.voice_cv import _score_fold
+    from emofuse.train.voice_cv import score_fold
     from emofuse.train.voice_recipe import PREPROCESSING
 
     torch.manual_seed(0)
     net = VoiceCNN(TINY).eval()
     waves = [tone(300.0 + 50 * i, 1.0) for i in range(8)]
-    fold = _score_fold(
+    fold = score_fold(
         net, TINY, PREPROCESSING, waves, np.arange(8), (10.0,), Recipe(gain_norm=True), CONDITIONS
     )
     assert set(fold["conditions"]) == {"clean", "snr_10db", *CONDITIONS}

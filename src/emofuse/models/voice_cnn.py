@@ -12,8 +12,9 @@ torch on the onnxruntime backend) lives in :mod:`.voice` and is re-exported here
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
 import torch
@@ -30,6 +31,7 @@ __all__ = [
     "VoiceCNNConfig",
     "VoiceModel",
     "chunk_wave",
+    "join_networks",
     "label_merge_matrix",
     "pad_batch",
 ]
@@ -45,6 +47,8 @@ class VoiceCNNConfig:
     attention: int = 64
     dropout: float = 0.3
     n_classes: int = 7
+    #: above 1: an ensemble of that many networks of this shape, averaged in probability
+    members: int = 1
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:
@@ -68,6 +72,8 @@ class VoiceCNN(nn.Module):
     """Log-mels ``(N, 1, n_mels, T)`` (+ optional valid ``lengths`` in frames) -> logits.
 
     Frames past an item's length are masked throughout, so padding does not change it.
+    With ``config.members > 1`` it holds that many networks (``members``) and returns the
+    log of their mean softmax, so a temperature and the label merge apply as to one network.
     """
 
     Config = VoiceCNNConfig
@@ -75,6 +81,10 @@ class VoiceCNN(nn.Module):
     def __init__(self, config: VoiceCNNConfig):
         super().__init__()
         self.config = config
+        if config.members > 1:
+            single = replace(config, members=1)
+            self.members = nn.ModuleList(VoiceCNN(single) for _ in range(config.members))
+            return
         chans = [1, *config.channels]
         stem = nn.Sequential(
             nn.Conv2d(1, chans[1], 3, padding=1, bias=False),
@@ -105,6 +115,9 @@ class VoiceCNN(nn.Module):
         return 2 ** len(self.config.channels)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        if self.config.members > 1:
+            logp = torch.stack([m(x, lengths).log_softmax(dim=-1) for m in self.members])
+            return torch.logsumexp(logp, dim=0) - math.log(len(self.members))
         if x.dim() == 3:
             x = x.unsqueeze(1)
         n, _, _, t = x.shape
@@ -139,6 +152,22 @@ class VoiceCNN(nn.Module):
                 if isinstance(layer, (nn.ReLU, nn.MaxPool2d)):
                     x = x * _mask(cur, x.shape[-1])[:, None, None, :]
         return x
+
+
+def join_networks(nets: Sequence[VoiceCNN]) -> VoiceCNN:
+    """One :class:`VoiceCNN` holding ``nets`` (single networks of one shape) as its members.
+
+    >>> cfg = VoiceCNNConfig(n_mels=16, channels=[4, 8], embed=8, attention=4)
+    >>> join_networks([VoiceCNN(cfg), VoiceCNN(cfg)]).config.members
+    2
+    """
+    shapes = {repr(n.config) for n in nets}
+    if len(nets) < 2 or len(shapes) != 1 or nets[0].config.members != 1:
+        raise DataError("an ensemble joins two or more single networks of the same config")
+    joined = VoiceCNN(replace(nets[0].config, members=len(nets)))
+    for slot, net in zip(joined.members, nets, strict=True):
+        slot.load_state_dict(net.state_dict())
+    return joined.eval()
 
 
 def pad_batch(

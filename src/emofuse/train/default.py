@@ -15,14 +15,21 @@ FACE_BUDGET_S = 5700.0
 
 
 def train_default(
-    data_root: Path, out_dir: Path | None = None, only: Iterable[str] = STEPS
+    data_root: Path,
+    out_dir: Path | None = None,
+    only: Iterable[str] = STEPS,
+    work_dir: Path = Path("runs/train-default"),
 ) -> dict:
-    """Train the chosen steps from ``data_root`` (the shared data layout) into ``out_dir``."""
+    """Train the chosen steps from ``data_root`` (the shared data layout) into ``out_dir``.
+
+    ``work_dir`` keeps what is not shipped: the voice ensemble members' cross-validations
+    (with their fold networks) and final networks.
+    """
     steps = [s.strip() for s in only if s.strip()]
     unknown = sorted(set(steps) - set(STEPS))
     if unknown:
         raise UsageError(f"unknown step(s) {unknown}; choose from {', '.join(STEPS)}")
-    data_root, out_dir = Path(data_root), Path(out_dir or DEFAULT_WEIGHTS)
+    data_root, out_dir, work_dir = Path(data_root), Path(out_dir or DEFAULT_WEIGHTS), Path(work_dir)
     if not data_root.is_dir():
         raise DataError(f"data folder not found: {data_root}")
     console = Console(stderr=True)
@@ -37,12 +44,12 @@ def train_default(
         )
     voice_cv = out_dir / "voice" / "cv.json"
     if "voice" in steps:
-        from .voice import train_voice
-        from .voice_cv import cross_validate_voice
+        from .voice_ensemble import train_ensemble
 
-        console.rule("voice: RAVDESS 5-fold actor cross-validation, then all 20 actors")
-        cross_validate_voice(data_root / "ravdess", voice_cv)  # resumes finished folds
-        report["voice"] = train_voice(data_root / "ravdess", out_dir / "voice", cv_json=voice_cv)
+        console.rule("voice: RAVDESS 5-fold actor CV of the ensemble's recipes, then all 20 actors")
+        report["voice"] = train_ensemble(
+            data_root / "ravdess", out_dir / "voice", work_dir / "voice"
+        )
     if "text" in steps:
         from .text import train_text
 

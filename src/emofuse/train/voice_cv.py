@@ -173,7 +173,7 @@ def summarise_cv(folds: dict[str, Any], protocol: dict[str, Any] | None = None) 
     }
 
 
-def _protocol(
+def cv_protocol(
     groups: list[list[int]],
     snrs: Sequence[float],
     config: VoiceCNNConfig,
@@ -260,7 +260,7 @@ def cross_validate_voice(
     prep = check_preprocessing(preprocessing)
     config = network_config(config, prep)
     groups = actor_folds(actors, folds)
-    protocol = _protocol(groups, snrs, config, recipe, prep, conditions)
+    protocol = cv_protocol(groups, snrs, config, recipe, prep, conditions)
     out_json = Path(out_json)
     result, todo = resume_folds(out_json, protocol, folds, only_folds)
     if not todo:
@@ -293,7 +293,7 @@ def cross_validate_voice(
                 "train_actors": sorted(set(actor[tr].tolist())),
                 "n_train": len(tr),
                 "n_test": len(te),
-                **_score_fold(
+                **score_fold(
                     net, config, prep, [raw[i] for i in te], y_all[te], snrs, recipe, conditions
                 ),
                 "train_seconds": round(train_seconds, 1),
@@ -316,7 +316,7 @@ def cross_validate_voice(
     return result
 
 
-def _score_fold(
+def score_fold(
     net, config, prep, waves, y, snrs, recipe: Recipe, conditions: Sequence[str] = ()
 ) -> dict[str, Any]:
     """Scores of a trained fold network on its test clips: clean, noisy and ``conditions``."""

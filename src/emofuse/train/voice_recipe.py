@@ -101,6 +101,17 @@ TRANSFER_RECIPE: dict[str, Any] = {
 }
 
 
+#: the shipped voice model since issue 16: an ensemble of two recipes, both with the pitch/
+#: formant warp and the gain normalisation inference applies anyway; one also with room reverb,
+#: band limits and codecs (clean accuracy from the first, channel robustness from the second;
+#: mixup left out: it cost accuracy). Seed 1: the members were chosen on seed-0 runs, so the
+#: shipped cross-validation is a fresh draw. See the voice model card.
+SHIPPED_ENSEMBLE: dict[str, dict[str, Any]] = {
+    "pitch": {"pitch_semitones": 2.0, "gain_norm": True, "seed": 1},
+    "channel": {**TRANSFER_RECIPE, "mixup": 0.0, "seed": 1},
+}
+
+
 def merge_matrix() -> np.ndarray:
     """``(8, 7)`` 0/1 matrix: native RAVDESS probabilities -> canonical (calm into neutral)."""
     return label_merge_matrix(NATIVE, CANONICAL, MERGE)
