@@ -19,6 +19,7 @@ import os
 import shutil
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -123,8 +124,8 @@ def export_minilm(
     The export is checked against sentence-transformers on :data:`CHECK_TEXTS`, one by one
     and as one padded batch (a difference of :data:`TOLERANCE` or more raises
     :class:`DataError` and leaves nothing behind), then both are timed at 1 and 64 texts.
-    The folder appears atomically, with ``onnx.json`` recording the weights' identity and
-    SHA-256, the difference and the timings.
+    The folder appears atomically (:func:`publish`), with ``onnx.json`` recording the
+    weights' identity and SHA-256, the difference and the timings.
     """
     try:
         import onnx  # noqa: F401
@@ -138,13 +139,7 @@ def export_minilm(
         raise DataError(f"{path}: max_seq_length {st.max_seq_length}, expected {MAX_TOKENS}")
     data = _to_onnx(_Pooled(st[0].auto_model.eval()))
 
-    final = export_dir(path, root)
-    tmp = final.parent / f".{final.name}.{os.getpid()}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
-        _save_external(data, tmp)
-        del data
+    def check(tmp: Path) -> dict[str, Any]:
         onnx_enc = MiniLMOnnx(path, tmp)
         want = torch_enc.encode(CHECK_TEXTS)
         batched = onnx_enc.encode(CHECK_TEXTS)
@@ -164,12 +159,11 @@ def export_minilm(
             }
             for n in (1, 64)
         }
-        weights = Path(ident["path"])
-        info: dict[str, Any] = {
+        return {
             "model": "text (MiniLM)",
             "onnx_file": ONNX_FILE,
             "weights": ident,
-            "weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+            "weights_sha256": hashlib.sha256(Path(ident["path"]).read_bytes()).hexdigest(),
             "opset": OPSET,
             "torch": torch.__version__,
             "onnxruntime": ort().__version__,
@@ -177,6 +171,21 @@ def export_minilm(
             "timings": timings,
             "how": "fastest wall time of encode() (tokenising included), 7 runs after a warm-up",
         }
+
+    return publish(export_dir(path, root), data, check)
+
+
+def publish(final: Path, data: bytes, check: Callable[[Path], dict[str, Any]]) -> list[Path]:
+    """Write the ONNX ``data`` (weights as external data) into a temporary folder beside
+    ``final``, run ``check(folder)`` on it (it returns the ``onnx.json`` record, or raises
+    and nothing is left behind), then move the folder into place atomically; the files."""
+    tmp = final.parent / f".{final.name}.{os.getpid()}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        _save_external(data, tmp)
+        del data
+        info = check(tmp)
         write_atomic(tmp / INFO_FILE, (json.dumps(info, indent=2) + "\n").encode())
         if final.exists():
             shutil.rmtree(final)
