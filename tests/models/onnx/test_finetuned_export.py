@@ -70,6 +70,12 @@ def test_export_into_the_cache_is_what_load_runs(cached):
     assert info["max_abs_diff"] < 1e-4 and info["max_abs_probability_diff"] < 1e-4
     assert set(info["weights"]["extra"]) == {"delta_sha256", "config_sha256"}
     assert {t["batch"] for t in info["timings"].values()} == {1, 64}
+    # every weight (the frozen base ones too) lies in the data file, mapped at load time
+    import onnx
+
+    graph = onnx.load(str(written[0]), load_external_data=False).graph
+    big = [n for n in graph.node if n.op_type == "Constant" and n.attribute[0].t.ByteSize() > 1100]
+    assert not big and len(graph.initializer) > 10
     fast, slow = FineTunedTextModel.load(folder), FineTunedTextModel.load(folder, backend="torch")
     assert (fast.backend, fast.net, slow.backend) == ("onnx", None, "torch")
     for context in (None, CONTEXT, [None, [], ["why?"]]):
