@@ -284,7 +284,7 @@ def export_onnx(
     """Export the networks to ONNX (the text model's into the user cache), timed against torch."""
     from ..models.bundled import DEFAULT_WEIGHTS
     from ..models.onnx.export import export_onnx as run
-    from ..models.onnx.export import export_text
+    from ..models.onnx.finetuned_export import export_text
     from .display import onnx_table
 
     root = model_dir or DEFAULT_WEIGHTS
@@ -305,7 +305,8 @@ def export_onnx(
         raise _fail(e) from None
     for path in written:
         out.print(f"wrote {path}", highlight=False)
-    out.print(onnx_table([p for p in written if p.suffix == ".json"]))
+    if written:  # --missing with a current export: nothing to do, nothing to say
+        out.print(onnx_table([p for p in written if p.suffix == ".json"]))
 
 
 @app.command()

@@ -18,8 +18,11 @@ from emofuse.errors import DataError
 from emofuse.models.bundled import find_text_export, load_modality_model
 from emofuse.models.onnx import export as onnx_export
 from emofuse.models.onnx import text_export
-from emofuse.models.onnx.export import export_text
-from emofuse.models.onnx.finetuned_export import export_finetuned, export_text_finetuned
+from emofuse.models.onnx.finetuned_export import (
+    export_finetuned,
+    export_text,
+    export_text_finetuned,
+)
 from emofuse.models.onnx.runtime import INFO_FILE, make_session
 from emofuse.models.text_finetuned import FineTunedTextModel, find_onnx_export, onnx_export_dir
 from emofuse.models.text_finetuned_inputs import batched_logits, pad_items

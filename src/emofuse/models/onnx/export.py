@@ -5,7 +5,7 @@ for a real-time audio-visual model) next to their safetensors, checks them again
 (max abs logit difference below :data:`TOLERANCE`), times both runtimes at the batch sizes
 the pipeline uses and records the timings (with their batch sizes) in ``onnx.json``, which
 :mod:`.runtime` reads to pick a backend per batch size. The text model's transformer
-(:func:`export_text`) goes to the user cache instead (it is ~90 MB).
+(:func:`.finetuned_export.export_text`) goes to the user cache instead (it is ~90 MB).
 
 >>> export_onnx("src/emofuse/weights")                                 # doctest: +SKIP
 [PosixPath('src/emofuse/weights/face/model.onnx'), ...]
@@ -271,27 +271,3 @@ def export_onnx(
         write_atomic(target / INFO_FILE, (json.dumps(info, indent=2) + "\n").encode())
         written += [target / ONNX_FILE, target / INFO_FILE]
     return written
-
-
-def export_text(
-    folder: str | Path, root: str | Path | None = None, missing: bool = False
-) -> list[Path]:
-    """Export the transformer of the text model in ``folder`` into the user cache, by the
-    model's architecture: the fine-tuned network with its adapters merged
-    (:func:`.finetuned_export.export_text_finetuned`) or, for a ``text_head`` model, MiniLM
-    (:func:`.text_export.export_minilm`); the files written. ``missing``: nothing when a
-    current export exists."""
-    from ..bundled import find_text_export
-
-    if missing and find_text_export(folder) is not None:  # also checks it is a text model
-        return []
-    architecture = load_meta(folder).architecture
-    if architecture == "text_finetuned":
-        from .finetuned_export import export_text_finetuned
-
-        return export_text_finetuned(folder, root)
-    if architecture == "text_head":
-        from .text_export import export_minilm
-
-        return export_minilm(root=root)
-    raise DataError(f"no ONNX export for the text architecture {architecture!r} in {folder}")

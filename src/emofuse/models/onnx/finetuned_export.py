@@ -32,6 +32,7 @@ import torch
 from ...encoders.minilm_onnx import ONNX_FILE, export_identity
 from ...errors import DataError
 from ...utils.io import write_atomic
+from ..artifact import load_meta
 from ..text_base import base_folder, weights_sha256
 from ..text_finetuned import (
     DEFAULT_DIR,
@@ -163,3 +164,25 @@ def export_text_finetuned(
         }
 
     return publish(onnx_export_dir(directory, root, base_path), data, check)
+
+
+def export_text(
+    folder: str | Path, root: str | Path | None = None, missing: bool = False
+) -> list[Path]:
+    """Export the transformer of the text model in ``folder`` into the user cache, by the
+    model's architecture: the fine-tuned network with its adapters merged
+    (:func:`.finetuned_export.export_text_finetuned`) or, for a ``text_head`` model, MiniLM
+    (:func:`.text_export.export_minilm`); the files written. ``missing``: nothing when a
+    current export exists."""
+    from ..bundled import find_text_export
+
+    if missing and find_text_export(folder) is not None:  # also checks it is a text model
+        return []
+    architecture = load_meta(folder).architecture
+    if architecture == "text_finetuned":
+        return export_text_finetuned(folder, root)
+    if architecture == "text_head":
+        from .text_export import export_minilm
+
+        return export_minilm(root=root)
+    raise DataError(f"no ONNX export for the text architecture {architecture!r} in {folder}")
