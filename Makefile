@@ -14,14 +14,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0   # local CPU build: install it before anything pulls CUDA wheels
 	$(BIN)/pip install --quiet -e '.[test]'
-	@# MiniLM to ONNX (~90 MB, into ~/.cache/emofuse): the text path then starts without torch
+	@# the text model's network to ONNX (~90 MB, into ~/.cache/emofuse): it then starts without torch
 	$(BIN)/emofuse export-onnx --only text > /dev/null
 	@# the browser test needs Chromium (never `playwright install`: it downloads a browser)
 	@if [ "$$(id -u)" = 0 ]; then command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium) || true; fi
 	touch $(STAMP)
 
 demo: install
-	@$(BIN)/emofuse export-onnx --missing > /dev/null   # the text path's ONNX MiniLM, once
+	@$(BIN)/emofuse export-onnx --missing > /dev/null   # the text model's ONNX export, once
 	@if [ -f $(SAMPLES)/four_emotions.mp4 ]; then \
 	  $(BIN)/emofuse analyze $(SAMPLES)/four_emotions.mp4 --transcript $(SAMPLES)/four_emotions.srt; \
 	else \

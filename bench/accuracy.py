@@ -12,11 +12,14 @@ the model neither trained nor was selected on:
   7 canonical classes, clean and with white noise at 20 and 10 dB SNR, and (recipes since
   issue 16) held-out recording conditions (telephone band, reverb, MP3, -26 dB) and the
   statement hold-out (train on one sentence, test on the other; ``bench/voice_transfer.py``);
-- text: MELD ``dev`` and GoEmotions (Ekman) ``dev`` (the recipe selects on a holdout of
-  ``train``); the same for the fine-tuned text model (``weights/text_ft``, not the default
-  yet), through its ``predict_proba``.
+- text: MELD ``dev`` (with dialogue context) and GoEmotions (Ekman) ``dev`` (stand-alone)
+  through the model's ``predict_proba`` as ``Recognizer`` loads it (the recipe selects on a
+  holdout of ``train``).
 
-    python bench/accuracy.py --only text_ft  # re-measure some models, keep the others' figures
+    python bench/accuracy.py --only text     # re-measure some models, keep the others' figures
+
+Besides ``accuracy.md`` it writes ``accuracy_table.md`` (the headline table), which
+``bench/readme.py`` copies into the README.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ REFERENCES = {
 
 
 #: what ``--only`` can re-measure
-MODELS = ("face", "voice", "text", "text_ft")
+MODELS = ("face", "voice", "text")
 
 
 def _median_ms(call, repeats: int = 300, warmup: int = 20) -> float:
@@ -127,28 +130,33 @@ def measure_face(data: Path, folder: Path) -> dict[str, Any]:
 
 
 def measure_text(data: Path, folder: Path) -> dict[str, Any]:
-    from emofuse.train.text import evaluate_text
+    """Dev figures of the text model in ``folder``, by its architecture: the fine-tuned one
+    (the default) through ``predict_proba``; a ``text_head`` one via the feature store."""
+    from emofuse.models.artifact import load_meta
 
-    training = json.loads((folder / "model.json").read_text())["training"]
-    out = evaluate_text(folder, data, cache_dir=ROOT / ".cache" / "emofuse")
+    meta = load_meta(folder)
+    training = meta.training
+    if meta.architecture == "text_finetuned":
+        from emofuse.models.bundled import find_text_export
+        from emofuse.train.text_finetune_report import evaluate_finetuned
+
+        out = evaluate_finetuned(folder, data)
+        how = (
+            "through predict_proba ("
+            + ("network on onnxruntime" if find_text_export(folder) else "network on torch")
+            + ") on MELD dev ({:,}, with dialogue context) and single-label GoEmotions Ekman "
+        )
+        how += "dev ({:,}, stand-alone)"
+    else:
+        from emofuse.train.text import evaluate_text
+
+        out = evaluate_text(folder, data, cache_dir=ROOT / ".cache" / "emofuse")
+        how = "MELD dev ({:,}) and single-label GoEmotions Ekman dev ({:,})"
+    out["name"], out["architecture"] = meta.name, meta.architecture
     n_meld, n_goemo = out["meld_dev"]["n"], out["goemotions_dev"]["n"]
     out["protocol"] = (
-        f"trained on {training.get('data')}; selected on {training.get('selection')}; scored on "
-        f"MELD dev ({n_meld:,}) and single-label GoEmotions Ekman dev ({n_goemo:,})"
-    )
-    return out
-
-
-def measure_text_ft(data: Path, folder: Path) -> dict[str, Any]:
-    from emofuse.train.text_finetune_report import evaluate_finetuned
-
-    training = json.loads((folder / "model.json").read_text())["training"]
-    out = evaluate_finetuned(folder, data)
-    n_meld, n_goemo = out["meld_dev"]["n"], out["goemotions_dev"]["n"]
-    out["protocol"] = (
-        f"trained on {training.get('data')}; selected on {training.get('selection')}; scored "
-        f"through predict_proba on MELD dev ({n_meld:,}, with dialogue context) and "
-        f"single-label GoEmotions Ekman dev ({n_goemo:,})"
+        f"{meta.name}: trained on {training.get('data')}; selected on "
+        f"{training.get('selection')}; scored " + how.format(n_meld, n_goemo)
     )
     return out
 
@@ -220,10 +228,12 @@ def _row(*cells: str) -> str:
 
 def _ece(m: dict[str, Any], suffix: str = "") -> tuple[str, str, str]:
     t = m.get("temperature")
+    if isinstance(t, dict):  # one per domain (the fine-tuned text model)
+        t = ", ".join(f"{k} {v:.2f}" for k, v in t.items())
     return (
         f"{m['ece_before' + suffix]:.3f}",
         f"{m['ece_after' + suffix]:.3f}",
-        "" if t is None else f"{t:.2f}",
+        "" if t is None else t if isinstance(t, str) else f"{t:.2f}",
     )
 
 
@@ -231,8 +241,8 @@ def _met(value: float, target: float, higher: bool = True) -> str:
     return "yes" if (value >= target if higher else value <= target) else "no"
 
 
-def render(results: dict[str, Any]) -> str:
-    """The markdown report."""
+def headline(results: dict[str, Any]) -> list[str]:
+    """When and where it was measured, and the table of every figure against its target."""
     face, voice, text = results["face"], results["voice"], results["text"]
     t = TARGETS
     lat = face["latency_one_core"]
@@ -294,43 +304,7 @@ def render(results: dict[str, Any]) -> str:
             REFERENCES["goemotions"],
         ),
     ]
-    ft = results.get("text_ft")
-    if ft is not None:
-        name = "text, fine-tuned (not default)"
-        meld, goemo = ft["meld_dev"], ft["goemotions_dev"]
-        rows += [
-            (
-                name,
-                "MELD dev weighted F1",
-                f"{meld['weighted_f1']:.3f}",
-                f">= {t['meld_weighted_f1']}",
-                _met(meld["weighted_f1"], t["meld_weighted_f1"]),
-                REFERENCES["meld"],
-            ),
-            (
-                name,
-                "GoEmotions Ekman dev macro F1",
-                f"{goemo['macro_f1']:.3f}",
-                f">= {t['goemotions_macro_f1']}",
-                _met(goemo["macro_f1"], t["goemotions_macro_f1"]),
-                REFERENCES["goemotions"],
-            ),
-        ]
-    ft_calibration = []
-    if ft is not None:
-        temps = ", ".join(f"{k} {v:.2f}" for k, v in ft["temperature"].items())
-        ft_calibration.append(
-            _row(
-                "text, fine-tuned",
-                "MELD dev + GoEmotions dev (T per domain)",
-                f"{ft['ece_before']:.3f}",
-                f"{ft['ece_after']:.3f}",
-                temps,
-            )
-        )
-    out = [
-        "# Accuracy of the bundled models",
-        "",
+    return [
         f"Measured by `python bench/accuracy.py` on {results['machine']} ({results['date']})"
         + "".join(
             f"; {m} re-measured ({when}, `--only {m}`)"
@@ -341,13 +315,22 @@ def render(results: dict[str, Any]) -> str:
         "| model | figure | measured | target | met | reference (issue) |",
         "|---|---|---|---|---|---|",
         *[f"| {' | '.join(r)} |" for r in rows],
+    ]
+
+
+def render(results: dict[str, Any]) -> str:
+    """The markdown report."""
+    face, voice, text = results["face"], results["voice"], results["text"]
+    out = [
+        "# Accuracy of the bundled models",
+        "",
+        *headline(results),
         "",
         "## Protocols",
         "",
         f"- face: {face['protocol']}.",
         f"- voice: {voice['protocol']} ({voice['source']}).",
         f"- text: {text['protocol']}.",
-        *([f"- text, fine-tuned: {ft['protocol']}."] if ft is not None else []),
         "",
         "## Calibration (expected calibration error, 15 bins)",
         "",
@@ -356,7 +339,6 @@ def render(results: dict[str, Any]) -> str:
         _row("face", "FER2013 validation", *_ece(face)),
         _row("voice", "RAVDESS CV test folds (T cross-fitted)", *_ece(voice, "_mean")),
         _row("text", "MELD dev + GoEmotions dev", *_ece(text)),
-        *ft_calibration,
         "",
         "## Robustness",
         "",
@@ -394,14 +376,13 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_reports(out: Path, results: dict[str, Any]) -> str:
-    """``accuracy.md`` and ``accuracy_summary.md`` (its first table: the README's block)."""
+def write_reports(out: Path, results: dict[str, Any]) -> None:
+    """``accuracy.md`` and ``accuracy_table.md`` (the headline, for the README)."""
     from emofuse.utils.io import write_atomic
 
-    report = render(results)
-    write_atomic(out / "accuracy.md", report.encode())
-    write_atomic(out / "accuracy_summary.md", report.split("\n## ", 1)[0].rstrip().encode() + b"\n")
-    return report
+    write_atomic(out / "accuracy.md", render(results).encode())
+    table = "\n".join(["# Accuracy of the bundled models (headline)", "", *headline(results)])
+    write_atomic(out / "accuracy_table.md", (table + "\n").encode())
 
 
 def main() -> None:
@@ -427,7 +408,8 @@ def main() -> None:
     from emofuse.utils.io import write_atomic
 
     if args.render_only:
-        write_reports(args.out, json.loads((args.out / "accuracy.json").read_text()))
+        results = json.loads((args.out / "accuracy.json").read_text())
+        write_reports(args.out, results)
         return
     only = [m.strip() for m in args.only.split(",") if m.strip()]
     if set(only) - set(MODELS):
@@ -439,6 +421,8 @@ def main() -> None:
     else:  # keep the other models' figures, say which were re-measured when
         results = json.loads((args.out / "accuracy.json").read_text())
         results.setdefault("remeasured", {}).update({m: f"{today}, {machine}" for m in only})
+        results.pop("text_ft", None)  # the fine-tuned model became "text"
+        results["remeasured"].pop("text_ft", None)
     results["targets"] = TARGETS
     if "face" in only:
         results["face"] = measure_face(args.data, args.weights / "face")
@@ -447,18 +431,15 @@ def main() -> None:
         results["voice"] = measure_voice(args.data, args.weights / "voice", args.voice_cv, args.out)
     if "text" in only:
         results["text"] = measure_text(args.data, args.weights / "text")
+        text = results["text"]
         print(
-            "text:", {k: results["text"][k]["weighted_f1"] for k in ("meld_dev", "goemotions_dev")}
-        )
-    if "text_ft" in only and (args.weights / "text_ft" / "model.json").is_file():
-        results["text_ft"] = measure_text_ft(args.data, args.weights / "text_ft")
-        print(
-            "text_ft:",
-            {k: results["text_ft"][k]["weighted_f1"] for k in ("meld_dev", "goemotions_dev")},
+            f"text: MELD dev weighted F1 {text['meld_dev']['weighted_f1']:.4f}, "
+            f"GoEmotions dev macro F1 {text['goemotions_dev']['macro_f1']:.4f}"
         )
     results["fusion"] = json.loads((args.weights / "fusion.json").read_text())
     write_atomic(args.out / "accuracy.json", json.dumps(results, indent=2, default=float).encode())
-    print(write_reports(args.out, results))
+    write_reports(args.out, results)
+    print(render(results))
 
 
 if __name__ == "__main__":

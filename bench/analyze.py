@@ -178,7 +178,7 @@ def main() -> None:
         "runs": args.runs,
         "load_average": os.getloadavg()[0],
         "backends": {m: getattr(models[m], "backend", "onnx") for m in models},
-        "text_encoder": type(models["text"].encoder).__name__,
+        "text_model": type(models["text"]).__name__,
         "first_call_incl_model_loading_s": round(load_s, 3),
         "clip_timings": {
             k: {**{x: round(y, 4) for x, y in v.items()}, "rtf": round(v["wall_s"] / duration, 4)}
@@ -200,7 +200,7 @@ def main() -> None:
     lines = [
         f"# analyze: {args.clip.name} ({duration:.2f} s, fps {args.fps}) and items per second",
         "",
-        f"Backends: {result['backends']} (text encoder {result['text_encoder']}); load "
+        f"Backends: {result['backends']} (text model {result['text_model']}); load "
         f"average {result['load_average']:.1f} on {os.cpu_count()} cores.",
         "",
         "| what | median wall s | median CPU s | real-time factor (wall) |",

@@ -17,16 +17,14 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 
 
-def onnx_table() -> str | None:
-    """The exports' timings; ``None`` (block left as it is) without the MiniLM export."""
-    from emofuse.encoders.minilm_onnx import INFO_FILE, find_export
-    from emofuse.encoders.text import default_model_path
+def onnx_table() -> str:
+    from emofuse.models.bundled import find_text_export
+    from emofuse.models.onnx.runtime import INFO_FILE
 
     files = [ROOT / "src" / "emofuse" / "weights" / m / "onnx.json" for m in ("face", "voice")]
-    text = find_export(default_model_path())
-    if text is None:
-        print("onnx block kept: no MiniLM export in this user cache (run emofuse export-onnx)")
-        return None
+    text = find_text_export()
+    if text is None:  # the README would lose its text rows: export first
+        raise SystemExit("no current ONNX export of the text model: run `emofuse export-onnx`")
     files.append(text / INFO_FILE)
     lines = [
         "| network | batch | torch ms | onnxruntime ms | speed-up | auto uses |",
@@ -44,7 +42,7 @@ def onnx_table() -> str | None:
     return "\n".join(lines)
 
 
-def block(name: str) -> str | None:
+def block(name: str) -> str:
     if name == "onnx":
         return onnx_table()
     text = (RESULTS / f"{name}.md").read_text().strip().splitlines()
@@ -58,11 +56,8 @@ def main() -> None:
     names = []
 
     def fill(m: re.Match) -> str:
-        content = block(m.group(2))
-        if content is None:
-            return m.group(0)
         names.append(m.group(2))
-        return f"{m.group(1)}{content}\n{m.group(4)}"
+        return f"{m.group(1)}{block(m.group(2))}\n{m.group(4)}"
 
     readme.write_text(pattern.sub(fill, text))
     print("updated README blocks:", ", ".join(names))

@@ -72,10 +72,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    from emofuse.encoders.minilm_onnx import find_export
-    from emofuse.encoders.text import default_model_path
+    from emofuse.models.bundled import find_text_export
 
-    exported = find_export(default_model_path()) is not None
+    exported = find_text_export() is not None
     cmds = commands()
     for cmd in cmds.values():  # warm the page cache: cold = a new process, not a cold disk
         measure(cmd)
@@ -98,7 +97,7 @@ def main() -> None:
     text = rows['emofuse analyze --text "hello"']
     result = {
         "rounds": args.rounds,
-        "minilm_onnx_export": exported,
+        "text_onnx_export": exported,
         "load_average": os.getloadavg()[0],
         "rows": rows,
         "goal": {
@@ -112,7 +111,8 @@ def main() -> None:
         "# Cold start per command (fresh process; median of "
         f"{args.rounds} interleaved rounds, peak RSS: the largest)",
         "",
-        f"MiniLM ONNX export present: {'yes' if exported else 'no (text falls back to torch)'}; "
+        "Text model ONNX export present: "
+        f"{'yes' if exported else 'no (text falls back to torch)'}; "
         f"load average at the end: {result['load_average']:.1f} on {os.cpu_count()} cores.",
         "",
         "| command | wall s | CPU s | peak RSS MiB | wall vs baseline | CPU vs baseline |",

@@ -1,4 +1,4 @@
-"""The fine-tuned text model (``weights/text_ft``) end to end: dev figures through
+"""The fine-tuned text model (``weights/text``, the default) end to end: dev figures through
 ``predict_proba`` (the shipped path: normalisation, tokenisation, network, TF-IDF branch,
 per-domain bias and temperature) and its speed, on this machine as it is loaded.
 
@@ -78,7 +78,7 @@ def measure(model_dir: Path, data: Path, threads: int, speed_texts: int, onnx: b
     torch.set_num_threads(threads)
     load_before = os.getloadavg()
     t0 = time.perf_counter()
-    model = FineTunedTextModel.load(model_dir)
+    model = FineTunedTextModel.load(model_dir, backend="torch")  # --onnx: in-memory export
     out: dict = {"model": str(model_dir), "threads": threads,
                  "load_seconds": round(time.perf_counter() - t0, 1)}  # fmt: skip
     t0 = time.perf_counter()
@@ -102,7 +102,7 @@ def render(r: dict) -> str:
     meld, goemo = r["meld_dev"], r["goemotions_dev"]
     la = r["load_average"]
     return "\n".join([
-        "# Fine-tuned text model (weights/text_ft), dev through predict_proba",
+        "# Fine-tuned text model (weights/text), dev through predict_proba",
         "",
         f"Measured by `python bench/text_ft.py` on {r['machine']} ({r['date']}), torch threads "
         f"{r['threads']}, 1-min load average {la['before'][0]} before, {la['after'][0]} after "
@@ -140,7 +140,7 @@ def render_onnx(o: dict) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", type=Path, default=ROOT / "src" / "emofuse" / "weights" / "text_ft")
+    p.add_argument("--model", type=Path, default=ROOT / "src" / "emofuse" / "weights" / "text")
     p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     p.add_argument("--threads", type=int, default=1)

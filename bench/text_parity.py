@@ -1,10 +1,11 @@
-"""The text model's default path (MiniLM on onnxruntime, numpy head) against the torch path.
+"""The text model's default path (onnxruntime, numpy) against its torch path.
 
-On MELD dev (with dialogue context) and single-label GoEmotions Ekman dev (../shared/data),
-in one run: the bundled text model through its default path (``TextModel.load()``: the
-MiniLM ONNX export + the numpy head and lexical branch) and through the torch path it had
-before (sentence-transformers + the torch ``TextHead``): the accuracy figures of each, the
-largest probability difference, argmax agreement, and the time of each.
+On MELD dev (with dialogue context) and single-label GoEmotions Ekman dev (stand-alone;
+../shared/data), in one run: the bundled text model as ``Recognizer`` loads it
+(``backend="auto"``: the network's ONNX export in the user cache, ``tokenizers``, the
+numpy TF-IDF branch and calibration) and with ``backend="torch"`` (the network rebuilt in
+torch, Hugging Face tokenizer): the accuracy figures of each, the largest probability
+difference, argmax agreement, and the time of each.
 
     python bench/text_parity.py
 
@@ -31,23 +32,24 @@ DATA = ROOT.parent / "shared" / "data"
 def main() -> None:
     if not (DATA / "meld").is_dir():
         sys.exit(f"MELD not found under {DATA} (the benchmark needs ../shared/data)")
-    from emofuse.encoders.text import MiniLMEncoder
     from emofuse.evaluate.metrics import classification_metrics
     from emofuse.labels import CANONICAL
-    from emofuse.models.artifact import load_model
-    from emofuse.models.text import DEFAULT_DIR, TextModel
-    from emofuse.train.text import load_text_corpora, previous_texts
+    from emofuse.models.bundled import DEFAULT_WEIGHTS, load_modality_model
+    from emofuse.train.text_data import load_text_corpora, previous_texts
 
     df = load_text_corpora(DATA)
     df = df[df["split"].eq("dev") & df["labels"].map(len).eq(1)].reset_index(drop=True)
+    meld = df["corpus"].eq("meld").to_numpy()
     texts, history = df["text"].tolist(), previous_texts(df)
+    history = [h if m else None for h, m in zip(history, meld)]  # comments stand alone
     y = np.array([CANONICAL.index(labels[0]) for labels in df["labels"]])
 
-    new = TextModel.load()
-    torch_head = load_model(DEFAULT_DIR).module
-    old = TextModel(torch_head, new.meta, MiniLMEncoder(), new.lexical)
+    new = load_modality_model("text", DEFAULT_WEIGHTS / "text")
+    if getattr(new, "backend", "onnx") != "onnx":
+        sys.exit("the text model has no current ONNX export: run `emofuse export-onnx --only text`")
+    old = load_modality_model("text", DEFAULT_WEIGHTS / "text", backend="torch")
     probs, seconds = {}, {}
-    for name, model in (("default (onnxruntime + numpy)", new), ("torch (before)", old)):
+    for name, model in (("default (onnxruntime + numpy)", new), ("torch", old)):
         w, c = time.perf_counter(), time.process_time()
         probs[name] = model.predict_proba(texts, history)
         seconds[name] = (time.perf_counter() - w, time.process_time() - c)
@@ -63,7 +65,7 @@ def main() -> None:
         scores[name] = out
     a, b = probs.values()
     result = {
-        "encoder": type(new.encoder).__name__,
+        "model": type(new).__name__,
         "texts": len(texts),
         "scores": scores,
         "max_abs_prob_diff": float(np.abs(a - b).max()),
@@ -73,7 +75,7 @@ def main() -> None:
     lines = [
         "# Text model: default path (onnxruntime + numpy) vs torch, MELD + GoEmotions dev",
         "",
-        f"{len(texts)} texts; default encoder here: {result['encoder']}. Max |probability "
+        f"{len(texts)} texts; text model {result['model']}. Max |probability "
         f"difference| {result['max_abs_prob_diff']:.1e}; argmax agreement "
         f"{result['argmax_agreement']:.2%}.",
         "",

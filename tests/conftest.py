@@ -9,14 +9,15 @@ import pytest
 from emofuse.fusion import LateFusion
 from emofuse.labels import CANONICAL
 from emofuse.models.artifact import ModelMeta, save_model
+from tests.fixtures import save_tiny_finetuned, write_tiny_bert
 
 
 def build_tiny_models(root: Path) -> Path:
-    """A model folder shaped like ``emofuse/weights`` with tiny random networks."""
+    """A model folder shaped like ``emofuse/weights`` with tiny random networks (the text
+    model: a fine-tuned one over a tiny random BERT written beside ``root``)."""
     import torch
 
     from emofuse.models.face_cnn import FaceCNN, FaceCNNConfig
-    from emofuse.models.text_head import TextHead, TextHeadConfig
     from emofuse.models.voice_cnn import VoiceCNN, VoiceCNNConfig
 
     torch.manual_seed(0)
@@ -30,7 +31,6 @@ def build_tiny_models(root: Path) -> Path:
             VoiceCNN(VoiceCNNConfig(channels=[4, 8], embed=8, attention=4)),
             {"sample_rate": 16000, "n_fft": 400, "hop": 160, "n_mels": 64, "max_seconds": 4.0},
         ),
-        "text": (TextHead(TextHeadConfig()), {"encoder": "minilm"}),
     }
     for modality, (net, prep) in nets.items():
         meta = ModelMeta(
@@ -42,6 +42,7 @@ def build_tiny_models(root: Path) -> Path:
             preprocessing=prep,
         )
         save_model(net, meta, root / modality)
+    save_tiny_finetuned(write_tiny_bert(root.with_name(root.name + "_bert")), root / "text")
     LateFusion(weights={"face": 0.3, "voice": 0.3, "text": 0.4}).save(root / "fusion.json")
     return root
 
@@ -54,6 +55,4 @@ def tiny_models(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory) -> Path:
     """A tiny random BERT folder (the base of fine-tuned text model tests)."""
-    from tests.fixtures import write_tiny_bert
-
     return write_tiny_bert(tmp_path_factory.mktemp("tiny_bert"))

@@ -325,3 +325,38 @@ def write_tiny_bert(folder: str | Path, seed: int = 0) -> Path:
         vocab={v: i for i, v in enumerate(vocab)}, do_lower_case=True
     ).save_pretrained(folder)
     return folder
+
+
+def save_tiny_finetuned(base: str | Path, out: str | Path, lexical: bool = False, seed: int = 0):
+    """A fine-tuned text model over the tiny BERT ``base`` (random, non-zero delta, per-domain
+    bias and temperature; optionally a TF-IDF branch), saved to ``out``; the model."""
+    import numpy as np
+    import torch
+
+    from emofuse.labels import CANONICAL
+    from emofuse.models.artifact import ModelMeta
+    from emofuse.models.text_base import base_identity, load_tokenizer, weights_sha256
+    from emofuse.models.text_finetuned import FineTunedTextModel
+    from emofuse.models.text_finetuned_net import FineTunedConfig, FineTunedTextNet
+    from emofuse.models.text_lexical import LexicalModel
+
+    config = FineTunedConfig(lora_r=4, lora_alpha=8.0, max_tokens=12, max_context_tokens=6,
+                             base=str(base), base_sha256=weights_sha256(base))  # fmt: skip
+    net = FineTunedTextNet(config)
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    prep = {"base": base_identity(base, "tiny"),
+            "logit_bias": {"dialogue": [0.5] + [0.0] * 6},
+            "temperature": {"text": 1.5, "dialogue": 2.0}}  # fmt: skip
+    lex = None
+    if lexical:
+        texts = ["I love it!", "Leave me alone.", "ok"] * 3
+        lex = LexicalModel.fit(texts, np.arange(len(texts)) % 7, np.ones(len(texts)), min_df=1)
+        prep["lexical"] = {"weight": {"dialogue": 0.0, "text": 2.0}}
+    meta = ModelMeta(name="tiny-ft", modality="text", architecture="text_finetuned", config={},
+                     labels=list(CANONICAL), preprocessing=prep, temperature=1.7)  # fmt: skip
+    model = FineTunedTextModel(net.eval(), load_tokenizer(base), meta, lex)
+    model.save(out)
+    return model

@@ -42,13 +42,12 @@ def test_help_and_info_import_no_model_or_media_library(args):
     assert not loaded & {*MODEL_LIBRARIES, *MEDIA_LIBRARIES, "onnxruntime"}, loaded
 
 
-def test_analyze_text_imports_no_torch_when_minilm_is_exported(tmp_path):
-    from emofuse.encoders.minilm_onnx import find_export
-    from emofuse.encoders.text import default_model_path
+def test_analyze_text_imports_no_torch_when_the_text_model_is_exported(tmp_path):
+    from emofuse.models.bundled import find_text_export
 
     cache = os.environ.get("EMOFUSE_CACHE")
-    if find_export(default_model_path()) is None:
-        pytest.skip("MiniLM is not exported here: run `emofuse export-onnx --only text`")
+    if find_text_export() is None:
+        pytest.skip("the text model is not exported here: run `emofuse export-onnx --only text`")
     env = {"EMOFUSE_CACHE": cache} if cache else None
     loaded = imported_after(["analyze", "--text", "What a day!", "--format", "json"], env)
     assert "onnxruntime" in loaded and "tokenizers" in loaded

@@ -58,6 +58,18 @@ def test_transcript_segments_get_the_earlier_ones_as_context(tiny_models, video,
     assert seen == {"texts": ["Hi.", "Go away!"], "context": [[], ["Hi."]]}
 
 
+def test_single_texts_stand_alone_and_cues_are_dialogue(rec):
+    """Without context a text is read in the stand-alone domain (its own bias and
+    temperature); ``None`` in a context list means the same for that text."""
+    texts = ["so happy", "go away", "hm"]
+    alone = [p.probabilities for p in rec.predict_text(texts)]
+    mixed = [p.probabilities for p in rec.predict_text(texts, [None, [], ["so happy"]])]
+    dialogue = [p.probabilities for p in rec.predict_text(texts, [[], [], []])]
+    assert mixed[0] == pytest.approx(alone[0], abs=1e-6)
+    assert mixed[1] == pytest.approx(dialogue[1], abs=1e-6)
+    assert mixed[1] != pytest.approx(alone[1], abs=1e-3)
+
+
 def test_fixed_windows_without_transcript(rec, video):
     result = rec.analyze(video, window=1.0, modalities=["voice"])
     assert len(result.segments) == 3

@@ -42,6 +42,11 @@ def test_read_context_domains_and_the_last_utterance():
     assert norm[0] == "I'm ok" and prev == ["second", None]
     assert dom == [DOMAINS.index("dialogue")] * 2
     assert read_context(["a"], None) == (["a"], [None], [DOMAINS.index("text")])
+    # per text: None stands alone (a comment among utterances), a list is dialogue
+    _, prev, dom = read_context(["a", "b", "c"], [None, [], ["x"]])
+    assert prev == [None, None, "x"] and dom == [
+        DOMAINS.index(d) for d in ("text", "dialogue", "dialogue")
+    ]
     with pytest.raises(DataError, match="empty text"):
         read_context(["ok", " "], None)
     with pytest.raises(UsageError):

@@ -96,3 +96,47 @@ def test_tune_fusion_cross_fits_by_actor_fold(tmp_path, monkeypatch):
     # one-hot face/text pools are always right, so fusion can only match or beat voice alone
     assert out["metrics"]["accuracy_fused"] >= out["metrics"]["accuracy_voice"]
     assert out["metrics"]["accuracy_face"] == 1.0
+
+
+class _Recording:
+    """A text model that records the contexts it is given (uniform probabilities)."""
+
+    def __init__(self):
+        self.meta = type("Meta", (), {"training": {"settings": {"seed": 0, "holdout": 0.5}}})
+        self.contexts: list = []
+
+    def predict_proba(self, texts, context=None):
+        assert context is not None and len(context) == len(texts)
+        self.contexts += list(context)
+        return np.full((len(texts), K), 1 / K)
+
+
+def test_text_pools_read_meld_in_dialogue_and_goemotions_alone(tmp_path, monkeypatch):
+    """GoEmotions comments get ``None`` (the text domain), not ``[]``: an empty list
+    selects the fine-tuned model's dialogue calibration (GoEmotions dev 0.630 -> 0.593)."""
+    import pandas as pd
+
+    from emofuse.train import text_data
+
+    rows = []
+    for split in ("train", "dev"):
+        for d in range(4):  # 4 MELD dialogues of 3 utterances, 12 comments per split
+            rows += [
+                {"corpus": "meld", "split": split, "dialogue": d, "utterance": u,
+                 "text": f"{split} d{d} u{u}", "labels": [CANONICAL[u]]}
+                for u in range(3)
+            ]  # fmt: skip
+        rows += [
+            {"corpus": "goemotions", "split": split, "dialogue": -1, "utterance": -1,
+             "text": f"{split} c{i}", "labels": [CANONICAL[i % K]]}
+            for i in range(12)
+        ]  # fmt: skip
+    df = pd.DataFrame(rows)
+    monkeypatch.setattr(text_data, "load_text_corpora", lambda root, limit=None: df)
+    model = _Recording()
+    pools = fusion_recipe.text_pools(model, tmp_path)
+    n_tune, n_score = len(pools["tune"][1]), len(pools["score"][1])
+    assert n_score == 24 and 0 < n_tune < 24 and len(model.contexts) == n_tune + n_score
+    score = dict(zip(df[df["split"].eq("dev")]["text"], model.contexts[n_tune:]))
+    assert all(score[f"dev c{i}"] is None for i in range(12))
+    assert score["dev d1 u0"] == [] and score["dev d1 u2"] == ["dev d1 u0", "dev d1 u1"]

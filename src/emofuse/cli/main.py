@@ -272,44 +272,41 @@ def export_onnx(
     only: Annotated[
         str | None,
         typer.Option(
-            help="Comma-separated subset of face,voice,av,text (text: MiniLM; default: all, "
-            "text only without --model-dir)."
+            help="Comma-separated subset of face,voice,av,text (text: the text model's "
+            "transformer, into the user cache; default: all that the folder holds)."
         ),
     ] = None,
     missing: Annotated[
-        bool, typer.Option("--missing", help="Only MiniLM, and only if no current export.")
+        bool,
+        typer.Option("--missing", help="Only the text model, and only if no current export."),
     ] = False,
 ) -> None:
-    """Export the networks to ONNX (MiniLM into the user cache) and time them against torch."""
+    """Export the networks to ONNX (the text model's into the user cache), timed against torch."""
     from ..models.bundled import DEFAULT_WEIGHTS
     from ..models.onnx.export import export_onnx as run
+    from ..models.onnx.finetuned_export import export_text
     from .display import onnx_table
 
+    root = model_dir or DEFAULT_WEIGHTS
     if only is None:
-        only = "face,voice,av" + (",text" if model_dir is None else "")
+        only = "face,voice,av" + (",text" if (root / "text" / "model.json").is_file() else "")
     chosen = tuple(m.strip() for m in only.split(",") if m.strip())
     if not chosen or set(chosen) - {"face", "voice", "av", "text"}:
         raise typer.BadParameter(f"--only takes face, voice, av, text; got {only!r}")
     if missing:
-        from ..encoders.minilm_onnx import find_export
-        from ..encoders.text import default_model_path
-
-        if find_export(default_model_path()) is not None:
-            return
         chosen = ("text",)
     written = []
     try:
         if set(chosen) & {"face", "voice", "av"}:
-            written += run(model_dir or DEFAULT_WEIGHTS, modalities=chosen)
+            written += run(root, modalities=chosen)
         if "text" in chosen:
-            from ..models.onnx.text_export import export_minilm
-
-            written += export_minilm()
+            written += export_text(root / "text", missing=missing)
     except EmofuseError as e:
         raise _fail(e) from None
     for path in written:
         out.print(f"wrote {path}", highlight=False)
-    out.print(onnx_table([p for p in written if p.suffix == ".json"]))
+    if written:  # --missing with a current export: nothing to do, nothing to say
+        out.print(onnx_table([p for p in written if p.suffix == ".json"]))
 
 
 @app.command()

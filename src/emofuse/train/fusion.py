@@ -85,21 +85,31 @@ def face_pools(model: Any, data_root: Path, limit: int | None = None) -> dict[st
 def text_pools(model: Any, data_root: Path, limit: int | None = None) -> dict[str, Pool]:
     """``{"tune": train holdout, "score": MELD dev + GoEmotions dev}``, single-label texts.
 
-    MELD utterances get their dialogue's previous utterances as context, as in training.
+    As in training and at inference: a MELD utterance is read with its dialogue's earlier
+    utterances as context (a list, empty for the first one), a GoEmotions comment stands
+    alone (``None``: a fine-tuned model calibrates the two domains apart).
     """
     from .text_data import holdout_split, load_text_corpora, previous_texts
 
     df = load_text_corpora(data_root, limit)
-    context = previous_texts(df)
+    history = previous_texts(df)
+    meld = df["corpus"].eq("meld").to_numpy()
     single = df["labels"].map(len).eq(1).to_numpy()
-    _, held = holdout_split(df, seed=int(model.meta.training.get("seed", 0)))
+    training = model.meta.training
+    settings = training.get("settings") or {}
+    seed = int(training.get("seed", settings.get("seed", 0)))
+    frac = float(
+        settings.get("holdout", (training.get("hyperparameters") or {}).get("holdout", 0.1))
+    )
+    _, held = holdout_split(df, frac, seed)
     dev = df["split"].eq("dev").to_numpy()
     out = {}
     for name, mask in (("tune", held & single), ("score", dev & single)):
         rows = np.flatnonzero(mask)
         y = np.array([CANONICAL.index(df["labels"].iat[i][0]) for i in rows])
         texts = [df["text"].iat[i] for i in rows]
-        out[name] = (model.predict_proba(texts, context=[context[i] for i in rows]), y)
+        context = [history[i] if meld[i] else None for i in rows]
+        out[name] = (model.predict_proba(texts, context=context), y)
     return out
 
 

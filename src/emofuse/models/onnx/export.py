@@ -4,8 +4,8 @@
 for a real-time audio-visual model) next to their safetensors, checks them against torch
 (max abs logit difference below :data:`TOLERANCE`), times both runtimes at the batch sizes
 the pipeline uses and records the timings (with their batch sizes) in ``onnx.json``, which
-:mod:`.runtime` reads to pick a backend per batch size. MiniLM's export
-(:mod:`.text_export`) goes to the user cache instead (it is ~90 MB).
+:mod:`.runtime` reads to pick a backend per batch size. The text model's transformer
+(:func:`.finetuned_export.export_text`) goes to the user cache instead (it is ~90 MB).
 
 >>> export_onnx("src/emofuse/weights")                                 # doctest: +SKIP
 [PosixPath('src/emofuse/weights/face/model.onnx'), ...]

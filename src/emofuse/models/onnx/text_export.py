@@ -19,6 +19,7 @@ import os
 import shutil
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,7 @@ def _save_external(data: bytes, folder: Path) -> None:
     import onnx
 
     model = onnx.load_from_string(data)
+    constants_to_initializers(model.graph)
     onnx.save_model(
         model,
         str(folder / ONNX_FILE),
@@ -102,6 +104,33 @@ def _save_external(data: bytes, folder: Path) -> None:
         location=ONNX_FILE + ".data",
         size_threshold=1024,
     )
+
+
+def constants_to_initializers(graph: Any, min_bytes: int = 1024) -> int:
+    """Turn ``Constant`` nodes of at least ``min_bytes`` into initializers; how many.
+
+    Frozen weights held as buffers (the fine-tuned network's base) are exported as
+    ``Constant`` nodes, which ``onnx.save_model`` keeps inside the graph file: onnxruntime
+    then parses them into memory (~70 MB more) instead of mapping them from the data file.
+    """
+    from onnx import TensorProto, numpy_helper
+
+    keep, moved = [], 0
+    for node in graph.node:
+        value = None
+        if node.op_type == "Constant" and len(node.output) == 1:
+            value = next((a.t for a in node.attribute if a.name == "value"), None)
+        if value is not None and numpy_helper.to_array(value).nbytes >= min_bytes:
+            tensor = TensorProto()
+            tensor.CopyFrom(value)
+            tensor.name = node.output[0]
+            graph.initializer.append(tensor)
+            moved += 1
+        else:
+            keep.append(node)
+    del graph.node[:]
+    graph.node.extend(keep)
+    return moved
 
 
 def _fastest_ms(call, repeats: int = 7) -> float:
@@ -123,8 +152,8 @@ def export_minilm(
     The export is checked against sentence-transformers on :data:`CHECK_TEXTS`, one by one
     and as one padded batch (a difference of :data:`TOLERANCE` or more raises
     :class:`DataError` and leaves nothing behind), then both are timed at 1 and 64 texts.
-    The folder appears atomically, with ``onnx.json`` recording the weights' identity and
-    SHA-256, the difference and the timings.
+    The folder appears atomically (:func:`publish`), with ``onnx.json`` recording the
+    weights' identity and SHA-256, the difference and the timings.
     """
     try:
         import onnx  # noqa: F401
@@ -138,13 +167,7 @@ def export_minilm(
         raise DataError(f"{path}: max_seq_length {st.max_seq_length}, expected {MAX_TOKENS}")
     data = _to_onnx(_Pooled(st[0].auto_model.eval()))
 
-    final = export_dir(path, root)
-    tmp = final.parent / f".{final.name}.{os.getpid()}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
-        _save_external(data, tmp)
-        del data
+    def check(tmp: Path) -> dict[str, Any]:
         onnx_enc = MiniLMOnnx(path, tmp)
         want = torch_enc.encode(CHECK_TEXTS)
         batched = onnx_enc.encode(CHECK_TEXTS)
@@ -164,12 +187,11 @@ def export_minilm(
             }
             for n in (1, 64)
         }
-        weights = Path(ident["path"])
-        info: dict[str, Any] = {
+        return {
             "model": "text (MiniLM)",
             "onnx_file": ONNX_FILE,
             "weights": ident,
-            "weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+            "weights_sha256": hashlib.sha256(Path(ident["path"]).read_bytes()).hexdigest(),
             "opset": OPSET,
             "torch": torch.__version__,
             "onnxruntime": ort().__version__,
@@ -177,6 +199,21 @@ def export_minilm(
             "timings": timings,
             "how": "fastest wall time of encode() (tokenising included), 7 runs after a warm-up",
         }
+
+    return publish(export_dir(path, root), data, check)
+
+
+def publish(final: Path, data: bytes, check: Callable[[Path], dict[str, Any]]) -> list[Path]:
+    """Write the ONNX ``data`` (weights as external data) into a temporary folder beside
+    ``final``, run ``check(folder)`` on it (it returns the ``onnx.json`` record, or raises
+    and nothing is left behind), then move the folder into place atomically; the files."""
+    tmp = final.parent / f".{final.name}.{os.getpid()}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        _save_external(data, tmp)
+        del data
+        info = check(tmp)
         write_atomic(tmp / INFO_FILE, (json.dumps(info, indent=2) + "\n").encode())
         if final.exists():
             shutil.rmtree(final)
