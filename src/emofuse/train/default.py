@@ -19,26 +19,20 @@ STEPS = ("face", "voice", "text", "fusion")
 FACE_BUDGET_S = 5700.0
 #: the shipped text model's recipe (``weights/text/MODEL_CARD.md``); other settings: defaults
 TEXT_SETTINGS = {"epochs": 2, "goemotions_per_epoch": 10_000, "lora_r": 32, "lora_alpha": 64.0}
-#: the text recipe's resumable stages (frozen-block cache ~0.9 GB, checkpoints) and embeddings
+#: what is not shipped: the text recipe's resumable stages (frozen-block cache ~0.9 GB,
+#: checkpoints) and embeddings, the voice ensemble members' CVs (with fold networks) and finals
 WORK_DIR = Path(".cache/emofuse")
 
 
 def train_default(
-    data_root: Path,
-    out_dir: Path | None = None,
-    only: Iterable[str] = STEPS,
-    work_dir: Path = Path("runs/train-default"),
+    data_root: Path, out_dir: Path | None = None, only: Iterable[str] = STEPS
 ) -> dict:
-    """Train the chosen steps from ``data_root`` (the shared data layout) into ``out_dir``.
-
-    ``work_dir`` keeps what is not shipped: the voice ensemble members' cross-validations
-    (with their fold networks) and final networks.
-    """
+    """Train the chosen steps from ``data_root`` (the shared data layout) into ``out_dir``."""
     steps = [s.strip() for s in only if s.strip()]
     unknown = sorted(set(steps) - set(STEPS))
     if unknown:
         raise UsageError(f"unknown step(s) {unknown}; choose from {', '.join(STEPS)}")
-    data_root, out_dir, work_dir = Path(data_root), Path(out_dir or DEFAULT_WEIGHTS), Path(work_dir)
+    data_root, out_dir = Path(data_root), Path(out_dir or DEFAULT_WEIGHTS)
     if not data_root.is_dir():
         raise DataError(f"data folder not found: {data_root}")
     console = Console(stderr=True)
@@ -57,7 +51,7 @@ def train_default(
 
         console.rule("voice: RAVDESS 5-fold actor CV of the ensemble's recipes, then all 20 actors")
         report["voice"] = train_ensemble(
-            data_root / "ravdess", out_dir / "voice", work_dir / "voice"
+            data_root / "ravdess", out_dir / "voice", WORK_DIR / "runs" / "voice"
         )
     if "text" in steps:
         from .text_finetune import FinetuneSettings, train_text_finetune
