@@ -15,7 +15,11 @@ from emofuse.models.artifact import save_model
 from emofuse.models.calibration import softmax
 from emofuse.models.voice_cnn import VoiceCNN, VoiceCNNConfig, VoiceModel
 from emofuse.train.voice_cv import cross_validate_voice
-from emofuse.train.voice_ensemble import cross_validate_ensemble, join_models
+from emofuse.train.voice_ensemble import (
+    cross_validate_ensemble,
+    ensemble_statement_holdout,
+    join_models,
+)
 from emofuse.train.voice_recipe import Recipe, check_preprocessing, voice_meta
 
 TINY = VoiceCNNConfig(channels=[4, 8], embed=8, attention=4, n_classes=8)
@@ -65,6 +69,31 @@ def test_members_of_other_folds_or_seeds_are_refused(tmp_path):
         cross_validate_ensemble(
             [a, cv("d.json", [[1], [2]], pitch_semitones=1.0)], tmp_path / "e", "."
         )
+
+
+def test_ensemble_statement_holdout_averages_the_members_stored_logits(tmp_path):
+    rng = np.random.default_rng(0)
+    y = [0, 1, 2, 3]
+    logits = [rng.normal(size=(2, 4, 8)) for _ in range(2)]  # member x part x (clips, labels)
+    paths = []
+    for i, member in enumerate(logits):
+        fold = {"test_actors": [1]}
+        for j, part in enumerate(("same", "other")):
+            fold[f"{part}_logits"], fold[f"{part}_y_native"] = member[j].tolist(), y
+        path = tmp_path / f"st{i}.json"
+        protocol = {"folds": [[1], [2]], "recipe": {"seed": i}}
+        path.write_text(json.dumps({"protocol": protocol, "folds": {"1": fold}}))
+        paths.append(path)
+    r = ensemble_statement_holdout(paths, tmp_path / "ens.json")
+    mean = (softmax(logits[0][1]) + softmax(logits[1][1])) / 2
+    acc = float((mean.argmax(1) == np.array(y)).mean())
+    assert r["folds"]["1"]["other"]["native"]["accuracy"] == pytest.approx(acc)
+    assert r["summary"]["native"]["gap"]["mean"] == pytest.approx(
+        r["folds"]["1"]["same"]["native"]["accuracy"] - acc
+    )
+    assert json.loads((tmp_path / "ens.json").read_text())["protocol"]["recipe"]["members"]
+    with pytest.raises(DataError, match="two or more"):
+        ensemble_statement_holdout(paths[:1], tmp_path / "e.json")
 
 
 def test_join_models_takes_the_ensemble_temperature(tmp_path):

@@ -85,6 +85,7 @@ def test_statement_holdout_runs_resumes_and_reports_the_gap(two_statements, tmp_
     assert len(calls) == 1 and len(calls[0][1]) == 16  # actors 2, 3 x statement 1 x 8
     fold = r["folds"]["1"]
     assert fold["n_same"] == 8 and fold["n_other"] == 8 and fold["test_actors"] == [1]
+    assert np.array(fold["other_logits"]).shape == (8, 8) and len(fold["other_y_native"]) == 8
     gap = r["summary"]["canonical"]["gap"]["mean"]
     s = r["summary"]["canonical"]
     assert gap == pytest.approx(s["same"]["mean"] - s["other"]["mean"])

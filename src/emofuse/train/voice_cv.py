@@ -61,7 +61,7 @@ def _condition_name(snr_db: float | None) -> str:
     return "clean" if snr_db is None else f"snr_{snr_db:g}db"
 
 
-def _fold_scores(logits: np.ndarray, y_native: np.ndarray) -> dict[str, Any]:
+def fold_scores(logits: np.ndarray, y_native: np.ndarray) -> dict[str, Any]:
     """Uncalibrated (T=1) native and merged-canonical scores of one fold and condition."""
     return {
         "native": probability_metrics(softmax(logits), y_native, NATIVE),
@@ -328,7 +328,7 @@ def score_fold(
         if conditioned_waves is None:
             conditioned_waves = conditioned(waves, name, recipe.seed)
         logits = network_logits(net, config, prep, conditioned_waves, recipe.input_dbfs)
-        scored[name] = _fold_scores(logits, y)
+        scored[name] = fold_scores(logits, y)
         if name == "clean":
             fold["temperature"] = fit_temperature(logits, y)
             fold["clean_logits"] = np.round(logits, 4).tolist()

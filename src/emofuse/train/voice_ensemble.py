@@ -24,12 +24,21 @@ from safetensors.torch import load_file
 
 from ..errors import DataError
 from ..models.artifact import load_model, save_model
+from ..models.calibration import softmax
 from ..models.voice_cnn import VoiceCNN, VoiceCNNConfig, join_networks
 from ..utils.io import write_atomic
 from .voice import train_voice
-from .voice_cv import cross_validate_voice, cv_protocol, resume_folds, score_fold, summarise_cv
+from .voice_cv import (
+    cross_validate_voice,
+    cv_protocol,
+    fold_scores,
+    resume_folds,
+    score_fold,
+    summarise_cv,
+)
 from .voice_data import CONDITIONS, load_split
 from .voice_recipe import NOISE_SNRS, SHIPPED_ENSEMBLE, Recipe
+from .voice_transfer import statement_summary
 
 #: protocol fields every member's CV must share
 SHARED = ("folds", "preprocessing", "config", "noise", "conditions", "front_end")
@@ -114,6 +123,38 @@ def cross_validate_ensemble(
     return result
 
 
+def ensemble_statement_holdout(
+    member_jsons: Sequence[str | Path], out_json: str | Path
+) -> dict[str, Any]:
+    """The statement hold-out of the ensemble, from its members' stored test logits.
+
+    Each member ran :func:`~emofuse.train.voice_transfer.statement_holdout_voice` on the
+    same folds; folds every member finished are scored (mean of the members' softmax).
+    """
+    runs = [json.loads(Path(p).read_text()) for p in member_jsons]
+    if len(runs) < 2 or any(r["protocol"]["folds"] != runs[0]["protocol"]["folds"] for r in runs):
+        raise DataError("an ensemble's statement hold-out needs two or more members, same folds")
+    folds: dict[str, Any] = {}
+    for k in sorted(set.intersection(*(set(r["folds"]) for r in runs)), key=int):
+        members = [r["folds"][k] for r in runs]
+        fold: dict[str, Any] = {"test_actors": members[0]["test_actors"]}
+        for part in ("same", "other"):
+            if any(f"{part}_logits" not in m for m in members):
+                raise DataError(f"fold {k}: a member's {part}-statement logits were not kept")
+            probs = np.mean([softmax(np.array(m[f"{part}_logits"])) for m in members], axis=0)
+            fold[part] = fold_scores(np.log(probs), np.array(members[0][f"{part}_y_native"]))
+        folds[k] = fold
+    if not folds:
+        raise DataError("no statement fold is finished by every member")
+    protocol = {
+        **runs[0]["protocol"],
+        "recipe": {"members": [r["protocol"]["recipe"] for r in runs]},
+    }
+    result = {"protocol": protocol, "folds": folds, "summary": statement_summary(folds)}
+    write_atomic(Path(out_json), json.dumps(result, indent=1).encode())
+    return result
+
+
 def join_models(
     member_dirs: Sequence[str | Path], out_dir: str | Path, cv_json: str | Path | None = None
 ) -> Path:
@@ -167,4 +208,9 @@ def train_ensemble(
     return json.loads((out_dir / "cv.json").read_text())["summary"]
 
 
-__all__ = ["cross_validate_ensemble", "join_models", "train_ensemble"]
+__all__ = [
+    "cross_validate_ensemble",
+    "ensemble_statement_holdout",
+    "join_models",
+    "train_ensemble",
+]

@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import DataError, UsageError
 from ..utils.io import write_atomic
 from .evaluation import mean_std
-from .voice_cv import _fold_scores, actor_folds, recipe_corpus, resume_folds
+from .voice_cv import actor_folds, fold_scores, recipe_corpus, resume_folds
 from .voice_recipe import (
     CV_ACTORS,
     Recipe,
@@ -80,7 +80,8 @@ def check_disjoint(
             raise DataError(f"statement leak: statements {sorted(shared)} in training and test")
 
 
-def _summary(folds: dict[str, Any]) -> dict[str, Any]:
+def statement_summary(folds: dict[str, Any]) -> dict[str, Any]:
+    """Mean ± std over folds of the same/other-statement accuracies and their gap."""
     out: dict[str, Any] = {}
     for space in ("native", "canonical"):
         same = [f["same"][space]["accuracy"] for f in folds.values()]
@@ -107,7 +108,8 @@ def statement_holdout_voice(
     """Statement hold-out x actor folds; results (resumable, fold by fold) in ``out_json``.
 
     Accuracy etc. are uncalibrated (T=1), native 8 and canonical 7, on the test actors'
-    ``same`` statement and ``other`` statement; ``summary`` has mean ± std and the gap.
+    ``same`` statement and ``other`` statement (their logits kept as ``same_logits`` /
+    ``other_logits``); ``summary`` has mean ± std and the gap.
     """
     recipe = recipe or Recipe()
     prep = check_preprocessing(None)
@@ -146,11 +148,13 @@ def statement_holdout_voice(
             idx = split[part]
             waves = [c["raw"][i] for i in idx]
             logits = network_logits(net, config, prep, waves, recipe.input_dbfs)
-            fold[part] = _fold_scores(logits, c["y"][idx])
+            fold[part] = fold_scores(logits, c["y"][idx])
             fold[f"n_{part}"] = len(idx)
+            fold[f"{part}_logits"] = np.round(logits, 4).tolist()  # for ensembles
+            fold[f"{part}_y_native"] = c["y"][idx].tolist()
         fold["seconds"] = round(time.time() - t0, 1)
         result["folds"][str(k)] = fold
-        result["summary"] = _summary(result["folds"])
+        result["summary"] = statement_summary(result["folds"])
         write_atomic(out_json, json.dumps(result, indent=1).encode())
         shutil.rmtree(ckpt, ignore_errors=True)
         print(
