@@ -16,7 +16,6 @@ from ..errors import DataError, UsageError
 from ..models.bundled import DEFAULT_WEIGHTS
 
 STEPS = ("face", "voice", "text", "fusion")
-FACE_BUDGET_S = 5700.0
 #: the shipped text model's recipe (``weights/text/MODEL_CARD.md``); other settings: defaults
 TEXT_SETTINGS = {"epochs": 2, "goemotions_per_epoch": 10_000, "lora_r": 32, "lora_alpha": 64.0}
 #: what is not shipped: the text recipe's resumable stages (frozen-block cache ~0.9 GB,
@@ -38,13 +37,10 @@ def train_default(
     console = Console(stderr=True)
     report = {}
     if "face" in steps:
-        from .face import train_face
+        from .face import SHIPPED_SETTINGS, train_face
 
         console.rule("face: FER2013")
-        # the shipped face model: a 95-minute CPU budget (the schedule follows wall time)
-        report["face"] = train_face(
-            data_root / "fer2013", out_dir / "face", epochs=60, time_budget=FACE_BUDGET_S
-        )
+        report["face"] = train_face(data_root / "fer2013", out_dir / "face", **SHIPPED_SETTINGS)
     voice_cv = out_dir / "voice" / "cv.json"
     if "voice" in steps:
         from .voice_ensemble import train_ensemble
