@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,8 @@ def _member_protocols(member_jsons: Sequence[Path]) -> list[dict[str, Any]]:
     if len(member_jsons) < 2:
         raise DataError("an ensemble needs the CV of two or more member recipes")
     protocols = [json.loads(Path(p).read_text())["protocol"] for p in member_jsons]
+    for p in protocols:  # configs written before a field existed compare with its default
+        p["config"] = asdict(VoiceCNNConfig(**p["config"]))
     for path, p in zip(member_jsons[1:], protocols[1:], strict=True):
         differ = [k for k in SHARED if p.get(k) != protocols[0].get(k)]
         if differ:
