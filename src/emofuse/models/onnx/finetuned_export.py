@@ -44,7 +44,7 @@ from ..text_finetuned import (
 )
 from .export import OPSET, TOLERANCE, _to_onnx, _verify
 from .runtime import make_session, ort
-from .text_export import CHECK_TEXTS, _fastest_ms, publish
+from .text_export import CHECK_TEXTS, publish, text_timings
 
 INPUTS = ["input_ids", "attention_mask", "token_type_ids", "domain"]
 AXES = {
@@ -139,15 +139,7 @@ def export_text_finetuned(
                 f"ONNX export of the text model in {directory} disagrees with torch: max "
                 f"|probability diff| {diff:.2e} >= {TOLERANCE:.0e}; nothing written"
             )
-        many = [texts[1]] * 64
-        timings = {
-            f"{n} text{'s' * (n > 1)}": {
-                "batch": n,
-                "torch_ms": _fastest_ms(lambda n=n: torch_model.predict_proba(many[:n])),
-                "onnx_ms": _fastest_ms(lambda n=n: onnx_model.predict_proba(many[:n])),
-            }
-            for n in (1, 64)
-        }
+        timings = text_timings(torch_model.predict_proba, onnx_model.predict_proba, texts[1])
         return {
             "model": "text (fine-tuned MiniLM)",
             "onnx_file": ONNX_FILE,

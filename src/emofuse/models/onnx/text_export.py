@@ -144,6 +144,21 @@ def _fastest_ms(call, repeats: int = 7) -> float:
     return round(min(times) * 1000, 3)
 
 
+def text_timings(
+    torch_call: Callable[[list[str]], Any], onnx_call: Callable[[list[str]], Any], text: str
+) -> dict[str, dict[str, float]]:
+    """Fastest ms of one and of 64 copies of ``text`` through each backend's call."""
+    many = [text] * 64
+    return {
+        f"{n} text{'s' * (n > 1)}": {
+            "batch": n,
+            "torch_ms": _fastest_ms(lambda n=n: torch_call(many[:n])),
+            "onnx_ms": _fastest_ms(lambda n=n: onnx_call(many[:n])),
+        }
+        for n in (1, 64)
+    }
+
+
 def export_minilm(
     model_path: str | Path | None = None, root: str | Path | None = None
 ) -> list[Path]:
@@ -178,15 +193,7 @@ def export_minilm(
                 f"ONNX export of MiniLM disagrees with sentence-transformers: max |diff| "
                 f"{diff:.2e} >= {TOLERANCE:.0e}; nothing written"
             )
-        texts = [CHECK_TEXTS[1]] * 64
-        timings = {
-            f"{n} text{'s' * (n > 1)}": {
-                "batch": n,
-                "torch_ms": _fastest_ms(lambda n=n: torch_enc.encode(texts[:n])),
-                "onnx_ms": _fastest_ms(lambda n=n: onnx_enc.encode(texts[:n])),
-            }
-            for n in (1, 64)
-        }
+        timings = text_timings(torch_enc.encode, onnx_enc.encode, CHECK_TEXTS[1])
         return {
             "model": "text (MiniLM)",
             "onnx_file": ONNX_FILE,
