@@ -88,3 +88,19 @@ def test_actor_folds_are_contiguous_groups():
     assert all(sum(a % 2 for a in f) == 2 for f in folds)  # 2 male (odd) + 2 female
     with pytest.raises(UsageError):
         actor_folds([1, 2], 3)
+
+
+def test_every_condition_gets_its_own_flat_keys():
+    assert [
+        voice_cv.condition_suffix(c) for c in ("clean", "snr_10db", "reverb", "gain_-26db")
+    ] == [
+        "",
+        "_snr10",
+        "_reverb",
+        "_gain_-26",
+    ]
+    shipped = json.loads(
+        (Path(voice_cv.__file__).parents[1] / "weights/voice/model.json").read_text()
+    )
+    flat = shipped["metrics"]["cv"]["canonical7"]
+    assert {"accuracy_telephone_mean", "accuracy_mp3_16k_mean", "accuracy_snr10_mean"} <= set(flat)

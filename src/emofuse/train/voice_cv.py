@@ -111,6 +111,19 @@ def _calibration(folds: dict[str, Any], keys: list[str]) -> dict[str, Any]:
     }
 
 
+def condition_suffix(condition: str) -> str:
+    """The flat-key suffix of a scored condition: clean "", snr_20db "_snr20", reverb "_reverb".
+
+    >>> [condition_suffix(c) for c in ("clean", "snr_20db", "telephone", "gain_-26db")]
+    ['', '_snr20', '_telephone', '_gain_-26']
+    """
+    if condition == "clean":
+        return ""
+    if condition.startswith("snr_"):
+        return "_snr" + condition.removeprefix("snr_").removesuffix("db")
+    return "_" + condition.removesuffix("db")
+
+
 def summarise_cv(folds: dict[str, Any], protocol: dict[str, Any] | None = None) -> dict[str, Any]:
     """Mean and std (over folds, ddof=1) of every figure, and cross-fitted calibration.
 
@@ -140,8 +153,7 @@ def summarise_cv(folds: dict[str, Any], protocol: dict[str, Any] | None = None) 
     for name, space in (("native8", "native"), ("canonical7", "canonical")):
         f: dict[str, float] = {}
         for cond, block in nested.items():
-            suffix = "" if cond == "clean" else cond.removeprefix("snr_").removesuffix("db")
-            suffix = suffix and f"_snr{suffix}"
+            suffix = condition_suffix(cond)
             for metric in ("accuracy", "weighted_f1", "macro_f1"):
                 f[f"{metric}{suffix}_mean"] = block[space][metric]["mean"]
                 f[f"{metric}{suffix}_std"] = block[space][metric]["std"]
