@@ -64,9 +64,13 @@ def test_default_voice_embeddings(tiny_models):
 
 
 def test_bundled_default_models_load():
-    for name, dim in (("default_face", 512), ("default_voice", 256)):
+    for name, dim in (("default_face", 512), ("default_voice", 2 * 256)):  # voice: 2 members
         enc = build_encoder(name)
         assert enc.dim == dim
+    voice = build_encoder("default_voice")
+    emb = voice.encode([_wave(1.0), _wave(2.0, 1)])
+    assert emb.shape == (2, 512) and np.isfinite(emb).all()
+    assert not np.allclose(emb[:, :256], emb[:, 256:])  # each member's own embedding
 
 
 def test_logmel_frames_are_the_sequence():

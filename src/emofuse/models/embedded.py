@@ -53,8 +53,10 @@ class _DefaultModelEncoder:
 
     @property
     def dim(self) -> int:
-        """Width of the input of the final linear layer."""
-        return int(self._model().module.head[-1].in_features)
+        """Width of the input of the final linear layer (summed over an ensemble's members)."""
+        module = self._model().module
+        heads = module.heads if hasattr(module, "heads") else [module.head]
+        return sum(int(h[-1].in_features) for h in heads)
 
     def fingerprint(self) -> str:
         weights = _weights_hash(self.config.model_dir, self.modality)
@@ -118,8 +120,8 @@ def _frames(item: Any, i: int) -> list:
 @register_encoder("default_voice", DefaultModelConfig)
 class DefaultVoice(_DefaultModelEncoder):
     """Penultimate-layer embedding of the bundled voice CNN (attentive mean+std pooling,
-    before the final linear layer); long audio is windowed as in prediction and the
-    window embeddings averaged."""
+    before the final linear layer; an ensemble's members' embeddings concatenated); long
+    audio is windowed as in prediction and the window embeddings averaged."""
 
     modality = "voice"
 
@@ -131,7 +133,10 @@ class DefaultVoice(_DefaultModelEncoder):
         model = self._model()
         net = model.module
         captured: list[torch.Tensor] = []
-        hook = net.head.register_forward_pre_hook(lambda _m, args: captured.append(args[0]))
+        hooks = [
+            h.register_forward_pre_hook(lambda _m, args: captured.append(args[0]))
+            for h in net.heads
+        ]
         rows = []
         try:
             with torch.inference_mode():
@@ -142,10 +147,11 @@ class DefaultVoice(_DefaultModelEncoder):
                         x, lengths = pad_batch([model.features(chunk)], net.reduction)
                         captured.clear()
                         net(x, lengths)
-                        embs.append(captured[0][0].numpy())
+                        embs.append(torch.cat([c[0] for c in captured]).numpy())
                     rows.append(np.mean(embs, axis=0))
         finally:
-            hook.remove()
+            for hook in hooks:
+                hook.remove()
         return as_float32(rows, len(batch), self.dim) if rows else empty(self.dim)
 
 

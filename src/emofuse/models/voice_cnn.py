@@ -110,6 +110,11 @@ class VoiceCNN(nn.Module):
         )
 
     @property
+    def heads(self) -> list[nn.Module]:
+        """The final dropout + linear layer: this network's, or each member's."""
+        return [m.head for m in self.members] if self.config.members > 1 else [self.head]
+
+    @property
     def reduction(self) -> int:
         """Factor by which the network shrinks (mel, time)."""
         return 2 ** len(self.config.channels)
