@@ -1,7 +1,8 @@
 """Training-time augmentation of the bundled recipes: face crops and voice clips.
 
 Faces: batched torch transforms on ``(B, 1, H, W)`` crops in ``[0, 1]`` (rotation, scale,
-shift, flip, brightness/contrast, erasing). Voice: wave-level variants (speed, gain,
+shift, flip, brightness/contrast, erasing; optionally small-face, blur and low-light
+degradations, :func:`degrade_faces`). Voice: wave-level variants (speed, gain,
 coloured noise; optionally room reverb, band limits and lossy codecs from
 :mod:`emofuse.media.channel`) computed once per clip, an optional pitch/formant warp of
 the log-mel (:func:`warped_log_mel`), then per-batch random crops, SpecAugment masks and
