@@ -45,6 +45,16 @@ def _rotate(crops: np.ndarray, degrees: float) -> np.ndarray:
     )
 
 
+def _zoom(crops: np.ndarray, scale: float) -> np.ndarray:
+    """A looser (``scale`` < 1) or tighter (> 1) box around the same face centre."""
+    import cv2
+
+    h, w = crops.shape[1:]
+    m = np.array([[scale, 0, (1 - scale) * w / 2], [0, scale, (1 - scale) * h / 2]], np.float32)
+    flags, border = cv2.INTER_LINEAR, cv2.BORDER_REPLICATE
+    return np.stack([cv2.warpAffine(c, m, (w, h), flags=flags, borderMode=border) for c in crops])
+
+
 def _low_light(crops: np.ndarray, gain: float, noise: float) -> np.ndarray:
     rng = np.random.default_rng(0)
     dim = crops.astype(np.float32) * gain + rng.normal(0.0, noise, crops.shape)
@@ -80,6 +90,8 @@ FACE_PERTURBATIONS: dict[str, tuple[str, Callable[[np.ndarray], np.ndarray]]] = 
     ),
     "small24": ("small face: 24 px tall, scaled up", lambda c: _small(c, 24)),
     "small16": ("small face: 16 px tall, scaled up", lambda c: _small(c, 16)),
+    "zoom_out": ("looser box: face at 80% of the crop", lambda c: _zoom(c, 0.8)),
+    "zoom_in": ("tighter box: face at 120% of the crop", lambda c: _zoom(c, 1.2)),
     "rotate+10": ("rotation +10 degrees", lambda c: _rotate(c, 10.0)),
     "rotate-10": ("rotation -10 degrees", lambda c: _rotate(c, -10.0)),
 }
