@@ -14,7 +14,7 @@ that no group is on both sides. Metric dicts build on
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -101,6 +101,27 @@ def probability_metrics(
     if confusion:
         m["confusion_matrix"] = confusion_matrix(y, pred, labels=range(len(labels))).tolist()
     return m
+
+
+def ascend_bias(
+    score: Callable[[np.ndarray], float], n_classes: int, span: float, rounds: int = 3
+) -> np.ndarray:
+    """Per-class logit bias maximising ``score(bias)``: coordinate ascent, each class over
+    ``-span..span`` in steps of 0.1, for at most ``rounds`` passes (stops when none improves)."""
+    bias = np.zeros(n_classes)
+    best = score(bias)
+    for _ in range(rounds):
+        improved = False
+        for k in range(n_classes):
+            for d in np.linspace(-span, span, round(20 * span) + 1):
+                trial = bias.copy()
+                trial[k] = d
+                s = score(trial)
+                if s > best + 1e-6:
+                    best, bias, improved = s, trial, True
+        if not improved:
+            break
+    return bias
 
 
 def mean_std(values: Sequence[float]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..models.calibration import fit_temperature
-from .evaluation import temperature_metrics
+from .evaluation import ascend_bias, temperature_metrics
 
 OBJECTIVE = "mean(meld weighted_f1, goemotions macro_f1) on the train holdout, after bias"
 #: corpus -> the F1 average it is selected and reported by
@@ -44,20 +44,7 @@ def f1_all_classes(y: np.ndarray, z: np.ndarray, average: str) -> float:
 def tune_bias(z: np.ndarray, y: np.ndarray, average: str, rounds: int = 3) -> np.ndarray:
     """Per-class logit bias maximising the F1 ``average`` on ``(z, y)`` (coordinate ascent
     over -2..2 in steps of 0.1)."""
-    bias = np.zeros(z.shape[1])
-    best = f1_all_classes(y, z, average)
-    for _ in range(rounds):
-        improved = False
-        for k in range(len(bias)):
-            for d in np.linspace(-2.0, 2.0, 41):
-                trial = bias.copy()
-                trial[k] = d
-                s = f1_all_classes(y, z + trial, average)
-                if s > best + 1e-6:
-                    best, bias, improved = s, trial, True
-        if not improved:
-            break
-    return bias
+    return ascend_bias(lambda b: f1_all_classes(y, z + b, average), z.shape[1], 2.0, rounds)
 
 
 def holdout_scores(z: dict[str, np.ndarray], y: dict[str, np.ndarray]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..evaluate.metrics import classification_metrics
 from ..labels import CANONICAL
-from .evaluation import temperature_metrics
+from .evaluation import ascend_bias, temperature_metrics
 
 OBJECTIVE = "mean(meld weighted_f1, goemotions macro_f1) on the train holdout"
 GOEMOTIONS_PROTOCOL = "single-label comments"
@@ -40,20 +40,9 @@ def objective(z_all: np.ndarray, sets) -> dict[str, float]:
 
 def tune_logit_bias(z_all: np.ndarray, sets, rounds: int = 3) -> np.ndarray:
     """Per-class logit bias maximising the objective on ``sets`` (coordinate ascent)."""
-    bias = np.zeros(z_all.shape[1])
-    best = objective(z_all, sets)["objective"]
-    for _ in range(rounds):
-        improved = False
-        for k in range(len(bias)):
-            for d in np.linspace(-1.5, 1.5, 31):
-                trial = bias.copy()
-                trial[k] = d
-                s = objective(z_all + trial, sets)["objective"]
-                if s > best + 1e-6:
-                    best, bias, improved = s, trial, True
-        if not improved:
-            break
-    return bias
+    return ascend_bias(
+        lambda b: objective(z_all + b, sets)["objective"], z_all.shape[1], 1.5, rounds
+    )
 
 
 def set_metrics(z: dict[str, np.ndarray], sets, temperature: float) -> dict[str, Any]:
