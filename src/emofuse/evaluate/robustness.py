@@ -32,27 +32,27 @@ def _shift_brightness(crops: np.ndarray, delta: int) -> np.ndarray:
     return np.clip(crops.astype(np.int16) + delta, 0, 255).astype(np.uint8)
 
 
+def _warp(crops: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Each crop through the 2x3 affine ``m`` (bilinear, edges replicated)."""
+    import cv2
+
+    h, w = crops.shape[1:]
+    flags, border = cv2.INTER_LINEAR, cv2.BORDER_REPLICATE
+    return np.stack([cv2.warpAffine(c, m, (w, h), flags=flags, borderMode=border) for c in crops])
+
+
 def _rotate(crops: np.ndarray, degrees: float) -> np.ndarray:
     import cv2
 
     h, w = crops.shape[1:]
-    m = cv2.getRotationMatrix2D((w / 2 - 0.5, h / 2 - 0.5), degrees, 1.0)
-    return np.stack(
-        [
-            cv2.warpAffine(c, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            for c in crops
-        ]
-    )
+    return _warp(crops, cv2.getRotationMatrix2D((w / 2 - 0.5, h / 2 - 0.5), degrees, 1.0))
 
 
 def _zoom(crops: np.ndarray, scale: float) -> np.ndarray:
     """A looser (``scale`` < 1) or tighter (> 1) box around the same face centre."""
-    import cv2
-
     h, w = crops.shape[1:]
     m = np.array([[scale, 0, (1 - scale) * w / 2], [0, scale, (1 - scale) * h / 2]], np.float32)
-    flags, border = cv2.INTER_LINEAR, cv2.BORDER_REPLICATE
-    return np.stack([cv2.warpAffine(c, m, (w, h), flags=flags, borderMode=border) for c in crops])
+    return _warp(crops, m)
 
 
 def _low_light(crops: np.ndarray, gain: float, noise: float) -> np.ndarray:
